@@ -1,0 +1,169 @@
+"""Editors' admin: articles with a body-block editor, topics and authors."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from cms import services
+from cms.models import Article, ArticleBlock, ArticleTopic, Author, Topic
+
+
+class ArticleTopicInline(admin.TabularInline):
+    model = ArticleTopic
+    extra = 0
+    autocomplete_fields = ["topic"]
+    fields = ["topic", "position"]
+    verbose_name_plural = "topics (the first is the main topic, used for “More from”)"
+
+
+class ArticleBlockInline(admin.StackedInline):
+    model = ArticleBlock
+    extra = 0
+    fields = ["position", "kind", "text", "attribution", "image", "caption", "alt_text"]
+    verbose_name_plural = "body"
+
+    class Media:
+        js = ["cms/admin/body-blocks.js"]
+
+
+class TopicListFilter(admin.SimpleListFilter):
+    title = "topic"
+    parameter_name = "topic"
+
+    def lookups(self, request, model_admin):
+        return Topic.objects.values_list("slug", "name")
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(topics__slug=self.value()).distinct()
+        return queryset
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    list_display = [
+        "headline",
+        "state",
+        "kind",
+        "author",
+        "topic_names",
+        "published_at",
+        "reading_minutes",
+        "preview_link",
+    ]
+    list_filter = ["status", "kind", TopicListFilter, "author"]
+    list_select_related = ["author"]
+    search_fields = ["headline", "standfirst", "slug"]
+    date_hierarchy = "published_at"
+    prepopulated_fields = {"slug": ["headline"]}
+    autocomplete_fields = ["author"]
+    readonly_fields = ["reading_minutes", "preview_link", "created_at", "updated_at"]
+    inlines = [ArticleTopicInline, ArticleBlockInline]
+    actions = ["publish_now", "archive"]
+    fieldsets = [
+        (None, {"fields": ["headline", "slug", "standfirst", "kind", "author"]}),
+        ("Publication", {"fields": ["status", "published_at", "preview_link"]}),
+        ("Hero image", {"fields": ["hero_image", "hero_caption", "hero_alt"]}),
+        ("Facts", {"fields": ["reading_minutes", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("article_topics", queryset=ArticleTopic.objects.select_related("topic"))
+            )
+        )
+
+    def _slug_is_fixed(self, obj: Article | None) -> bool:
+        # Once readers could see the article, its address must not change under them.
+        return bool(obj and obj.published_at and obj.published_at <= timezone.now())
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "slug"] if self._slug_is_fixed(obj) else fields
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if self._slug_is_fixed(obj) else super().get_prepopulated_fields(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        form.instance.refresh_reading_time()
+
+    @admin.display(description="state", ordering="status")
+    def state(self, obj: Article) -> str:
+        if obj.is_live():
+            return "Live"
+        if obj.status in (Article.Status.SCHEDULED, Article.Status.PUBLISHED):
+            return "Scheduled"
+        return obj.get_status_display()
+
+    @admin.display(description="topics")
+    def topic_names(self, obj: Article) -> str:
+        return ", ".join(link.topic.name for link in obj.article_topics.all())
+
+    @admin.display(description="preview")
+    def preview_link(self, obj: Article) -> str:
+        if not obj.pk:
+            return "Save the article to preview it."
+        url = reverse("admin:cms_article_preview", args=[obj.pk])
+        return format_html('<a href="{}" target="_blank" rel="noopener">Preview</a>', url)
+
+    @admin.action(description="Publish now", permissions=["change"])
+    def publish_now(self, request, queryset):
+        changed = services.articles_publish_now(articles=queryset)
+        self.message_user(
+            request, f"{changed} article(s) published; {queryset.count() - changed} already live."
+        )
+
+    @admin.action(description="Archive (take off the site)", permissions=["change"])
+    def archive(self, request, queryset):
+        changed = services.articles_archive(articles=queryset)
+        self.message_user(request, f"{changed} article(s) archived.", messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="cms_article_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, pk: int):
+        article = get_object_or_404(Article.objects.for_detail(), pk=pk)
+        if not self.has_view_or_change_permission(request, article):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "article": article,
+            "topics": [link.topic for link in article.article_topics.all()],
+            "opts": self.opts,
+            "title": f"Preview: {article.headline}",
+        }
+        return TemplateResponse(request, "cms/article_preview.html", context)
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Author)
+class AuthorAdmin(admin.ModelAdmin):
+    list_display = ["name", "role", "region"]
+    search_fields = ["name", "role", "region"]
+    list_filter = ["region"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", "role", "region", "photo"]

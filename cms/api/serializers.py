@@ -1,0 +1,214 @@
+"""Output serializers of the editorial read API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from rest_framework import serializers
+
+from cms.images import rendition_urls
+from cms.models import Article, ArticleBlock, Author, Topic
+
+
+class RenditionSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="original, thumbnail, medium or large.")
+    url = serializers.URLField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class ImageSerializer(serializers.Serializer):
+    alt = serializers.CharField(allow_blank=True)
+    caption = serializers.CharField(allow_blank=True)
+    renditions = RenditionSerializer(many=True)
+
+
+def image_data(renditions: dict, *, alt: str, caption: str, request: Any) -> dict | None:
+    if not renditions:
+        return None
+    return {"alt": alt, "caption": caption, "renditions": rendition_urls(renditions, request)}
+
+
+def absolute(request: Any, path: str) -> str:
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class TopicSerializer(serializers.ModelSerializer):
+    articles_url = serializers.SerializerMethodField(help_text="The topic's articles (View all).")
+
+    class Meta:
+        model = Topic
+        fields = ["name", "slug", "description", "articles_url"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_articles_url(self, topic: Topic) -> str:
+        return absolute(
+            self.context.get("request"), reverse("api:topic-articles", kwargs={"slug": topic.slug})
+        )
+
+
+class TopicSummarySerializer(TopicSerializer):
+    class Meta(TopicSerializer.Meta):
+        fields = ["name", "slug", "articles_url"]
+
+
+class AuthorSerializer(serializers.ModelSerializer):
+    photo = serializers.SerializerMethodField()
+    articles_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Author
+        fields = ["name", "slug", "role", "region", "photo", "articles_url"]
+
+    @extend_schema_field(ImageSerializer(allow_null=True))
+    def get_photo(self, author: Author) -> dict | None:
+        return image_data(
+            author.photo_renditions,
+            alt=author.name,
+            caption="",
+            request=self.context.get("request"),
+        )
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_articles_url(self, author: Author) -> str:
+        return absolute(
+            self.context.get("request"),
+            reverse("api:author-articles", kwargs={"slug": author.slug}),
+        )
+
+
+class ArticleListSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    author = AuthorSerializer(allow_null=True)
+    topics = serializers.SerializerMethodField()
+    hero = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Article
+        fields = [
+            "slug",
+            "url",
+            "headline",
+            "standfirst",
+            "kind",
+            "published_at",
+            "reading_minutes",
+            "author",
+            "topics",
+            "hero",
+        ]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, article: Article) -> str:
+        return absolute(self.context.get("request"), article.get_absolute_url())
+
+    @extend_schema_field(TopicSummarySerializer(many=True))
+    def get_topics(self, article: Article) -> list[dict]:
+        # article_topics is prefetched in order; the first is the article's main topic.
+        topics = [link.topic for link in article.article_topics.all()]
+        return TopicSummarySerializer(topics, many=True, context=self.context).data
+
+    @extend_schema_field(ImageSerializer(allow_null=True))
+    def get_hero(self, article: Article) -> dict | None:
+        return image_data(
+            article.hero_renditions,
+            alt=article.hero_alt,
+            caption=article.hero_caption,
+            request=self.context.get("request"),
+        )
+
+
+# Body blocks: one shape per kind, told apart by "type".
+
+
+class ParagraphBlockSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["paragraph"])
+    html = serializers.CharField(help_text="Sanitized inline HTML (b, strong, i, em, a, br).")
+
+
+class HeadingBlockSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["heading"])
+    text = serializers.CharField()
+
+
+class QuoteBlockSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["quote"])
+    html = serializers.CharField(help_text="Sanitized inline HTML.")
+    attribution = serializers.CharField(allow_blank=True)
+
+
+class ListBlockSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["list"])
+    items = serializers.ListField(child=serializers.CharField())
+
+
+class ImageBlockSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["image"])
+    image = ImageSerializer()
+
+
+BLOCK_SCHEMA = PolymorphicProxySerializer(
+    component_name="BodyBlock",
+    serializers={
+        "paragraph": ParagraphBlockSerializer,
+        "heading": HeadingBlockSerializer,
+        "quote": QuoteBlockSerializer,
+        "list": ListBlockSerializer,
+        "image": ImageBlockSerializer,
+    },
+    resource_type_field_name="type",
+    many=True,
+)
+
+
+def block_data(block: ArticleBlock, request: Any) -> dict:
+    kind = block.kind
+    if kind == ArticleBlock.Kind.PARAGRAPH:
+        return {"type": kind, "html": block.text}
+    if kind == ArticleBlock.Kind.HEADING:
+        return {"type": kind, "text": block.text}
+    if kind == ArticleBlock.Kind.QUOTE:
+        return {"type": kind, "html": block.text, "attribution": block.attribution}
+    if kind == ArticleBlock.Kind.LIST:
+        return {"type": kind, "items": block.list_items()}
+    return {
+        "type": kind,
+        "image": image_data(
+            block.image_renditions, alt=block.alt_text, caption=block.caption, request=request
+        )
+        or {"alt": block.alt_text, "caption": block.caption, "renditions": []},
+    }
+
+
+class MoreFromSerializer(serializers.Serializer):
+    topic = TopicSummarySerializer()
+    articles = ArticleListSerializer(many=True)
+
+
+class ArticleDetailSerializer(ArticleListSerializer):
+    body = serializers.SerializerMethodField()
+    more_from = serializers.SerializerMethodField(
+        help_text='"More from <topic>": other live articles of the main topic, or null.'
+    )
+
+    class Meta(ArticleListSerializer.Meta):
+        fields = [*ArticleListSerializer.Meta.fields, "body", "more_from"]
+
+    @extend_schema_field(BLOCK_SCHEMA)
+    def get_body(self, article: Article) -> list[dict]:
+        request = self.context.get("request")
+        return [block_data(block, request) for block in article.blocks.all()]
+
+    @extend_schema_field(MoreFromSerializer(allow_null=True))
+    def get_more_from(self, article: Article) -> dict | None:
+        more = self.context.get("more_from")
+        if more is None:
+            return None
+        topic, articles = more
+        return {
+            "topic": TopicSummarySerializer(topic, context=self.context).data,
+            "articles": ArticleListSerializer(articles, many=True, context=self.context).data,
+        }

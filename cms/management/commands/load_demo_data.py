@@ -1,0 +1,34 @@
+"""Load demo content shaped like the publisher's article page. Safe to run again and again."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from cms import demo
+
+
+class Command(BaseCommand):
+    help = "Load (or refresh) demo authors, topics and articles, and a demo admin login."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--admin-password",
+            help="Password for the demo 'admin' account (default 'admin' while DEBUG is on).",
+        )
+
+    def handle(self, *args, admin_password=None, **options):
+        if admin_password is None:
+            if not settings.DEBUG:
+                raise CommandError(
+                    "DEBUG is off: pass --admin-password so no guessable login is created."
+                )
+            admin_password = "admin"
+        summary = demo.load(admin_password=admin_password)
+        for line in summary:
+            self.stdout.write(line)
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo data ready. Admin: http://127.0.0.1:8000/admin/ "
+                f"(user 'admin', password '{admin_password}'; editor: 'editor', same password). "
+                "API: http://127.0.0.1:8000/api/v1/articles/  Docs: http://127.0.0.1:8000/api/docs/"
+            )
+        )

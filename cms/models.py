@@ -1,0 +1,283 @@
+"""Editorial models: authors, topics, articles and their body blocks."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from cms.images import SafeImageField, refresh_renditions
+from cms.querysets import ArticleQuerySet, TopicQuerySet
+from cms.sanitize import clean_plain_text, clean_rich_text
+
+WORDS_PER_MINUTE = 200
+_WORD = re.compile(r"[\w’'-]+", re.UNICODE)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def count_words(*texts: str) -> int:
+    return sum(len(_WORD.findall(_TAG.sub(" ", text or ""))) for text in texts)
+
+
+def reading_minutes_for(words: int) -> int:
+    """Whole minutes to read ``words`` words, never less than one."""
+    return max(1, math.ceil(words / WORDS_PER_MINUTE))
+
+
+def unique_slug(model: type[models.Model], text: str, *, instance_pk=None, max_length=80) -> str:
+    """A slug from ``text`` not used by another row of ``model`` (``-2``, ``-3``... appended)."""
+    base = slugify(text)[:max_length].strip("-") or "item"
+    slug, n = base, 2
+    others = model._base_manager.exclude(pk=instance_pk)
+    while others.filter(slug=slug).exists():
+        suffix = f"-{n}"
+        slug = base[: max_length - len(suffix)] + suffix
+        n += 1
+    return slug
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80, unique=True, blank=True)
+    role = models.CharField(max_length=80, blank=True, help_text='For example "Reporter".')
+    region = models.CharField(max_length=80, blank=True, help_text='For example "Asia Pacific".')
+    photo = SafeImageField(upload_to="authors/", blank=True)
+    photo_renditions = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def byline(self) -> str:
+        """'Shawn Lim, Reporter, Asia Pacific' — the parts that are set."""
+        return ", ".join(part for part in (self.name, self.role, self.region) if part)
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = unique_slug(Author, self.name, instance_pk=self.pk)
+        super().save(*args, **kwargs)
+        refresh_renditions(self, "photo", "photo_renditions")
+
+
+class Topic(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True, blank=True)
+    description = models.TextField(blank=True)
+
+    objects = TopicQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = unique_slug(Topic, self.name, instance_pk=self.pk)
+        super().save(*args, **kwargs)
+
+
+class Article(models.Model):
+    class Kind(models.TextChoices):
+        NEWS = "news", "News"
+        OPINION = "opinion", "Opinion"
+        PARTNER = "partner", "Partner content"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        PUBLISHED = "published", "Published"
+        ARCHIVED = "archived", "Archived"
+
+    headline = models.CharField(max_length=200)
+    slug = models.SlugField(
+        max_length=80,
+        unique=True,
+        blank=True,
+        help_text="Part of the article's address; keep it once the article is public.",
+    )
+    standfirst = models.TextField(blank=True, help_text="The short summary under the headline.")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NEWS)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When readers can first see it. A future time schedules the article.",
+    )
+    author = models.ForeignKey(
+        Author, on_delete=models.PROTECT, related_name="articles", null=True, blank=True
+    )
+    topics = models.ManyToManyField(
+        Topic, through="ArticleTopic", related_name="articles", blank=True
+    )
+    hero_image = SafeImageField(upload_to="articles/", blank=True)
+    hero_caption = models.CharField(max_length=300, blank=True)
+    hero_alt = models.CharField(
+        "hero alt text",
+        max_length=300,
+        blank=True,
+        help_text="Describes the image for screen readers.",
+    )
+    hero_renditions = models.JSONField(default=dict, blank=True, editable=False)
+    reading_minutes = models.PositiveSmallIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="article_public_states_have_time",
+                condition=~models.Q(status__in=["scheduled", "published"])
+                | models.Q(published_at__isnull=False),
+                violation_error_message="Scheduled and published articles need a publication time.",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "published_at"])]
+
+    def __str__(self) -> str:
+        return self.headline
+
+    def get_absolute_url(self) -> str:
+        return reverse("api:article-detail", kwargs={"slug": self.slug})
+
+    def clean(self) -> None:
+        if self.status in (self.Status.SCHEDULED, self.Status.PUBLISHED) and not self.published_at:
+            if self.status == self.Status.PUBLISHED:
+                self.published_at = timezone.now()
+            else:
+                raise ValidationError(
+                    {"published_at": "Give the time at which this article should go live."},
+                    code="schedule_needs_time",
+                )
+
+    def is_live(self, at=None) -> bool:
+        at = at or timezone.now()
+        return (
+            self.status in (self.Status.SCHEDULED, self.Status.PUBLISHED)
+            and self.published_at is not None
+            and self.published_at <= at
+        )
+
+    def compute_reading_minutes(self) -> int:
+        texts = [self.headline, self.standfirst]
+        if self.pk:
+            texts.extend(self.blocks.values_list("text", flat=True))
+        return reading_minutes_for(count_words(*texts))
+
+    def refresh_reading_time(self) -> None:
+        """Recount reading time from the stored body and save it (blocks call this on change)."""
+        self.reading_minutes = self.compute_reading_minutes()
+        Article.objects.filter(pk=self.pk).update(reading_minutes=self.reading_minutes)
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = unique_slug(Article, self.headline, instance_pk=self.pk)
+        if self.status == self.Status.PUBLISHED and not self.published_at:
+            self.published_at = timezone.now()
+        self.standfirst = clean_plain_text(self.standfirst)
+        self.reading_minutes = self.compute_reading_minutes()
+        super().save(*args, **kwargs)
+        refresh_renditions(self, "hero_image", "hero_renditions")
+
+
+class ArticleTopic(models.Model):
+    """An article's topic, in the order the editor chose: the first is its main topic."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="article_topics")
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="article_topics")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "topic"], name="article_topic_once"),
+        ]
+        verbose_name = "topic"
+
+    def __str__(self) -> str:
+        return self.topic.name
+
+
+class ArticleBlock(models.Model):
+    """One block of an article's body, in order."""
+
+    class Kind(models.TextChoices):
+        PARAGRAPH = "paragraph", "Paragraph"
+        HEADING = "heading", "Heading"
+        QUOTE = "quote", "Pull quote"
+        LIST = "list", "Bulleted list"
+        IMAGE = "image", "Image"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="blocks")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PARAGRAPH)
+    text = models.TextField(
+        blank=True,
+        help_text=(
+            "Paragraph, heading or quote text (bold, italics and links are kept). "
+            "For a bulleted list, one item per line."
+        ),
+    )
+    attribution = models.CharField(max_length=200, blank=True, help_text="Who is quoted.")
+    image = SafeImageField(upload_to="articles/blocks/", blank=True)
+    image_renditions = models.JSONField(default=dict, blank=True, editable=False)
+    caption = models.CharField(max_length=300, blank=True)
+    alt_text = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = "body block"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.position}"
+
+    def clean(self) -> None:
+        required = {
+            self.Kind.PARAGRAPH: ("text", "A paragraph needs text."),
+            self.Kind.HEADING: ("text", "A heading needs text."),
+            self.Kind.QUOTE: ("text", "A pull quote needs the quoted words."),
+            self.Kind.IMAGE: ("image", "An image block needs an image."),
+        }
+        if self.kind in required:
+            field, message = required[self.kind]
+            if not getattr(self, field):
+                raise ValidationError({field: message}, code="required")
+        if self.kind == self.Kind.IMAGE and not self.alt_text:
+            raise ValidationError(
+                {"alt_text": "Describe the image for readers who cannot see it."}, code="required"
+            )
+        if self.kind == self.Kind.LIST and not self.list_items():
+            raise ValidationError({"text": "A bulleted list needs at least one item."})
+
+    def list_items(self) -> list[str]:
+        """The bulleted items: one per non-empty line, leading bullets removed."""
+        lines = (line.strip().lstrip("•*-–").strip() for line in (self.text or "").splitlines())
+        return [line for line in lines if line]
+
+    def save(self, *args, **kwargs) -> None:
+        if self.kind in (self.Kind.PARAGRAPH, self.Kind.QUOTE):
+            self.text = clean_rich_text(self.text)
+        else:
+            self.text = clean_plain_text(self.text)
+        self.attribution = clean_plain_text(self.attribution)
+        super().save(*args, **kwargs)
+        refresh_renditions(self, "image", "image_renditions")
+        self.article.refresh_reading_time()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        self.article.refresh_reading_time()
+        return result

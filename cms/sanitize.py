@@ -1,0 +1,33 @@
+"""Text cleaning shared by every field that people outside the newsroom can write.
+
+Rich text keeps a small inline subset (bold, italics, links, line breaks) cleaned by nh3
+(the Ammonia sanitizer); everything else (script, styles, event handlers, ``javascript:``
+URLs, comments) is removed. Plain text has every tag stripped.
+"""
+
+import nh3
+
+RICH_TEXT_TAGS = {"a", "b", "strong", "i", "em", "br"}
+RICH_TEXT_ATTRIBUTES = {"a": {"href", "title"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def clean_rich_text(value: str) -> str:
+    """Return ``value`` reduced to the safe inline subset of HTML."""
+    if not value:
+        return ""
+    return nh3.clean(
+        value,
+        tags=RICH_TEXT_TAGS,
+        attributes=RICH_TEXT_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    ).strip()
+
+
+def clean_plain_text(value: str) -> str:
+    """Return ``value`` with every tag removed (entities of the remaining text kept escaped)."""
+    if not value:
+        return ""
+    return nh3.clean(value, tags=set(), attributes={}, strip_comments=True).strip()

@@ -1,0 +1,34 @@
+"""Editorial operations shared by the admin, the API and management commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from cms.models import Article
+
+
+@transaction.atomic
+def articles_publish_now(*, articles: QuerySet[Article], at: datetime | None = None) -> int:
+    """Make the given articles live at ``at`` (default now); return how many changed.
+
+    Articles already live keep their original publication time; archived ones come back.
+    """
+    at = at or timezone.now()
+    changed = 0
+    for article in articles.select_for_update().exclude(Article.objects.live_q(at)):
+        article.status = Article.Status.PUBLISHED
+        article.published_at = at
+        article.save()
+        changed += 1
+    return changed
+
+
+def articles_archive(*, articles: QuerySet[Article]) -> int:
+    """Take the given articles off the site; return how many changed."""
+    return articles.exclude(status=Article.Status.ARCHIVED).update(
+        status=Article.Status.ARCHIVED, updated_at=timezone.now()
+    )
