@@ -2,8 +2,13 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.module_loading import import_string
 
-from cms import demo
+# Each app contributes its own demo loader; they run in this order in one transaction.
+DEMO_LOADERS = [
+    "cms.demo.load",
+]
 
 
 class Command(BaseCommand):
@@ -22,9 +27,10 @@ class Command(BaseCommand):
                     "DEBUG is off: pass --admin-password so no guessable login is created."
                 )
             admin_password = "admin"
-        summary = demo.load(admin_password=admin_password)
-        for line in summary:
-            self.stdout.write(line)
+        with transaction.atomic():
+            for loader in DEMO_LOADERS:
+                for line in import_string(loader)(admin_password=admin_password):
+                    self.stdout.write(line)
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo data ready. Admin: http://127.0.0.1:8000/admin/ "

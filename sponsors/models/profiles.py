@@ -1,4 +1,4 @@
-"""Commercial models. Sponsor profiles live here; inventory and countdowns join them."""
+"""Sponsor profiles: who pays for content and how they are shown."""
 
 from __future__ import annotations
 
