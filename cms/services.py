@@ -19,7 +19,7 @@ def articles_publish_now(*, articles: QuerySet[Article], at: datetime | None = N
     """
     at = at or timezone.now()
     changed = 0
-    for article in articles.select_for_update().exclude(Article.objects.live_q(at)):
+    for article in articles.select_for_update(of=("self",)).exclude(Article.objects.live_q(at)):
         article.status = Article.Status.PUBLISHED
         article.published_at = at
         article.save()

@@ -2,6 +2,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from tests.contract import assert_matches_schema
+
 
 @pytest.fixture(autouse=True)
 def media_root(tmp_path, settings):
@@ -13,15 +15,32 @@ def media_root(tmp_path, settings):
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Real hashers are slow by design; tests only need logins to work.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     cache.clear()
     yield
     cache.clear()
 
 
+class ContractAPIClient(APIClient):
+    """An API client that checks every /api/v1/ answer against the published OpenAPI schema."""
+
+    def generic(self, method, path, *args, **kwargs):
+        response = super().generic(method, path, *args, **kwargs)
+        plain_path = path.split("?")[0]
+        if plain_path.startswith("/api/v1/"):
+            assert_matches_schema(method, plain_path, response)
+        return response
+
+
 @pytest.fixture
 def api_client():
-    return APIClient()
+    return ContractAPIClient()
 
 
 def media_files(root) -> list[str]:

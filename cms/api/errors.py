@@ -95,5 +95,7 @@ def error_response(description: str) -> OpenApiResponse:
 ERROR_400 = {status.HTTP_400_BAD_REQUEST: error_response("Invalid input; see `errors`.")}
 ERROR_401 = {status.HTTP_401_UNAUTHORIZED: error_response("Authentication is required.")}
 ERROR_403 = {status.HTTP_403_FORBIDDEN: error_response("Not allowed for this account.")}
-ERROR_404 = {status.HTTP_404_NOT_FOUND: error_response("No such object (or not public).")}
+ERROR_404 = {
+    status.HTTP_404_NOT_FOUND: error_response("No such object (or not public), or no such page.")
+}
 ERROR_429 = {status.HTTP_429_TOO_MANY_REQUESTS: error_response("Too many requests; retry later.")}

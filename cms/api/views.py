@@ -35,7 +35,8 @@ class PublicCacheMixin:
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Live articles, newest first", responses={200: ArticleListSerializer, **ERROR_400}
+        summary="Live articles, newest first",
+        responses={200: ArticleListSerializer, **ERROR_400, **ERROR_404},
     ),
     retrieve=extend_schema(
         summary="One live article with its body and “more from” its main topic",
@@ -86,7 +87,9 @@ class TopicArticlesMixin:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="All topics", responses={200: TopicSerializer, **ERROR_400}),
+    list=extend_schema(
+        summary="All topics", responses={200: TopicSerializer, **ERROR_400, **ERROR_404}
+    ),
     retrieve=extend_schema(summary="One topic", responses={200: TopicSerializer, **ERROR_404}),
     articles=extend_schema(
         summary="Live articles of a topic (“More from … — View all”)",
@@ -107,7 +110,9 @@ class TopicViewSet(PublicCacheMixin, TopicArticlesMixin, viewsets.ReadOnlyModelV
 
 
 @extend_schema_view(
-    list=extend_schema(summary="All authors", responses={200: AuthorSerializer, **ERROR_400}),
+    list=extend_schema(
+        summary="All authors", responses={200: AuthorSerializer, **ERROR_400, **ERROR_404}
+    ),
     retrieve=extend_schema(summary="One author", responses={200: AuthorSerializer, **ERROR_404}),
     articles=extend_schema(
         summary="Live articles by an author",
