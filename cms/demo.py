@@ -52,9 +52,47 @@ FEATURE_BLOCKS = [
     ),
     (
         "paragraph",
+        "Executives at the software company had argued for weeks that only a full purchase "
+        "would satisfy officials in Washington. Their final offer, according to two people "
+        "familiar with it, included commitments on content moderation, independent audits "
+        "and a new data centre built solely for American accounts.",
+    ),
+    (
+        "paragraph",
+        "Those commitments were not enough to bridge the gap on the algorithm. Engineers who "
+        "have worked on similar systems say a recommendation engine cannot simply be copied "
+        "to a new owner: it depends on years of behavioural data, tuning and infrastructure "
+        "that would take any buyer a long time to rebuild from scratch.",
+    ),
+    (
+        "paragraph",
+        "The cloud provider, by contrast, is understood to be offering something narrower. It "
+        "would host the data, check the code that touches it and report to a security "
+        "committee, while the parent company keeps ownership of the technology that decides "
+        "what each viewer sees next. Critics call that a compromise that satisfies nobody; "
+        "supporters say it is the only option both governments might accept.",
+    ),
+    (
+        "paragraph",
         "Media buyers say their clients are watching closely. Short video has become "
         "one of the fastest-growing lines on many brands' plans, and a forced shutdown would "
         "scatter that budget across other platforms overnight.",
+    ),
+    (
+        "paragraph",
+        "For agencies, the practical advice has not changed: keep creative assets portable, "
+        "spread tests across several short-video platforms and avoid annual commitments until "
+        "the ownership question is settled. Several planners said they had already moved part "
+        "of next year's budget into flexible lines that can shift quickly if the service goes "
+        "dark, and that clients were asking for weekly updates on the talks.",
+    ),
+    (
+        "paragraph",
+        "Smaller advertisers have fewer options. A bakery chain that built its following "
+        "almost entirely on the app told us it had started posting the same clips on two "
+        "other services, but that the audiences there responded far less. Its owner said the "
+        "uncertainty was costing more in planning time than any price rise would, and that "
+        "she would welcome any agreement, whoever signs it, as long as it arrives soon.",
     ),
     ("heading", "What happens next for the app?"),
     (

@@ -44,6 +44,8 @@ class PublicCacheMixin:
     ),
 )
 class ArticleViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
+    """Live articles. Drafts, scheduled and archived articles are not found (404)."""
+
     lookup_field = "slug"
     filterset_class = ArticleFilter
 
@@ -98,6 +100,8 @@ class TopicArticlesMixin:
     ),
 )
 class TopicViewSet(PublicCacheMixin, TopicArticlesMixin, viewsets.ReadOnlyModelViewSet):
+    """Topics (tags) shown above and below articles."""
+
     queryset = Topic.objects.order_by("name")
     serializer_class = TopicSerializer
     lookup_field = "slug"
@@ -121,6 +125,8 @@ class TopicViewSet(PublicCacheMixin, TopicArticlesMixin, viewsets.ReadOnlyModelV
     ),
 )
 class AuthorViewSet(PublicCacheMixin, TopicArticlesMixin, viewsets.ReadOnlyModelViewSet):
+    """Authors with their role and region."""
+
     queryset = Author.objects.order_by("name")
     serializer_class = AuthorSerializer
     lookup_field = "slug"
