@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -13,6 +15,12 @@ from django.utils.html import format_html
 
 from cms import services
 from cms.models import Article, ArticleBlock, ArticleTopic, Author, Topic
+
+admin.site.site_header = "Sponsored content"
+admin.site.site_title = "Sponsored content admin"
+admin.site.index_title = "Editorial and ad operations"
+# Wide lists (articles, creatives) need the whole width more than a second menu.
+admin.site.enable_nav_sidebar = False
 
 
 class ArticleTopicInline(admin.TabularInline):
@@ -67,6 +75,10 @@ class ArticleAdmin(admin.ModelAdmin):
     readonly_fields = ["reading_minutes", "preview_link", "created_at", "updated_at"]
     inlines = [ArticleTopicInline, ArticleBlockInline]
     actions = ["publish_now", "archive"]
+    view_on_site = False  # the preview link shows the page; the public URL is the API's
+    formfield_overrides = {
+        models.CharField: {"widget": forms.TextInput(attrs={"class": "vLargeTextField"})}
+    }
     fieldsets = [
         (None, {"fields": ["headline", "slug", "standfirst", "kind", "author"]}),
         ("Publication", {"fields": ["status", "published_at", "preview_link"]}),
