@@ -220,3 +220,21 @@ def test_published_at_is_aware():
     assert timezone.is_aware(
         ArticleFactory(published_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)).published_at
     )
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+@pytest.mark.parametrize(
+    ("url", "factory", "queries"),
+    [
+        # session, user, user perms, group perms, count x2, the page
+        ("/admin/cms/topic/", TopicFactory, 7),
+        # ... plus the region filter's choices
+        ("/admin/cms/author/", AuthorFactory, 8),
+    ],
+)
+def test_topic_and_author_changelists_query_count(
+    client, editor, django_assert_num_queries, rows, url, factory, queries
+):
+    factory.create_batch(rows)
+    with django_assert_num_queries(queries):
+        assert client.get(url).status_code == 200

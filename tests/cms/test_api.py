@@ -190,3 +190,16 @@ def test_docs_page_is_served(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+@pytest.mark.parametrize(
+    ("url", "factory"), [("/api/v1/topics/", TopicFactory), ("/api/v1/authors/", AuthorFactory)]
+)
+def test_topic_and_author_lists_query_count(
+    api_client, django_assert_num_queries, rows, url, factory
+):
+    factory.create_batch(rows)
+    # count, the page
+    with django_assert_num_queries(2):
+        assert api_client.get(url + "?page_size=50").json()["count"] == rows
