@@ -22,7 +22,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from rest_framework.settings import api_settings
@@ -39,6 +39,8 @@ from cms.models import (
     unique_slug,
 )
 from cms.sanitize import clean_plain_text, clean_rich_text
+from sponsors.models import Partner, Sponsorship
+from sponsors.sponsorships import default_label, partner_can_submit, partner_for
 
 BLOCK_TYPES = ("paragraph", "heading", "quote", "list")
 MAX_BLOCKS = 100
@@ -319,9 +321,7 @@ def check_submission_rate(*, user: Any, now: datetime | None = None) -> None:
 # Partners: create, edit, withdraw
 
 
-def _partner(user: Any):
-    from sponsors.sponsorships import partner_can_submit, partner_for
-
+def _partner(user: Any) -> Partner:
     partner = partner_for(user)
     if not partner_can_submit(partner):
         raise PermissionDenied("Only active partner accounts can submit content.")
@@ -336,8 +336,6 @@ def submission_create(*, user: Any, data: dict[str, Any]) -> Submission:
     for non-partners, ValidationError for unusable input and SubmissionRateLimitedError when
     the partner has reached its rate.
     """
-    from sponsors.models import Partner
-
     partner = _partner(user)
     fields = _clean_text_fields(data, partial=False)
     body = _body(data)
@@ -473,9 +471,6 @@ def submission_approve(
     "Content created with", so editors only need to schedule it. Returns the article, or
     None when the submission had already been decided (nothing changes then).
     """
-    from sponsors.models import Sponsorship
-    from sponsors.sponsorships import default_label
-
     _moderator(by)
     submission = _lock_pending(submission)
     if submission is None:
@@ -546,8 +541,6 @@ def submissions_reject(
 
 def moderation_queue() -> QuerySet[Submission]:
     """Pending first, oldest first: the order editors work through."""
-    from django.db.models import Case, IntegerField, Value, When
-
     return Submission.objects.annotate(
         queue_rank=Case(
             When(status=Submission.Status.PENDING, then=Value(0)),

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from cms.images import SafeImageField, SafeImageFormField, refresh_renditions
 from cms.models import unique_slug
-from cms.sanitize import clean_plain_text, clean_rich_text
+from cms.sanitize import clean_rich_text
 
 # ---------------------------------------------------------------------------------------------
 # Logos: raster only. SVG is a document format that can carry <script> and event handlers,
@@ -128,7 +128,6 @@ class Sponsor(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        self.name = clean_plain_text(self.name) or self.name
         if not self.slug:
             self.slug = unique_slug(Sponsor, self.name, instance_pk=self.pk)
         self.description = clean_rich_text(self.description)

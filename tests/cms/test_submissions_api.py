@@ -262,6 +262,18 @@ def test_partner_edits_and_withdraws_only_pending_submissions(api, partner):
     assert list(Submission.objects.values_list("pk", flat=True)) == [decided.pk]
 
 
+def test_withdrawing_removes_the_image_files(api, media_root, django_capture_on_commit_callbacks):
+    created = api.post(
+        URL,
+        {"headline": "Pic", "body": json.dumps(BLOCKS), "hero_image": upload()},
+        format="multipart",
+    ).json()
+    assert media_files(media_root)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(f"{URL}{created['id']}/").status_code == 204
+    assert media_files(media_root) == []
+
+
 def test_partner_of_an_inactive_sponsor_is_refused(partner, api):
     partner.sponsor.is_active = False
     partner.sponsor.save()

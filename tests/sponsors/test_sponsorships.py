@@ -321,3 +321,22 @@ def test_sponsorship_admin_filters_by_state(client):
     assert "Running campaign" in live and "Finished campaign" not in live
     ended = client.get("/admin/sponsors/sponsorship/?state=ended").content.decode()
     assert "Finished campaign" in ended and "Running campaign" not in ended
+
+
+def test_an_api_using_the_publish_service_answers_400_not_500():
+    from rest_framework.decorators import api_view, permission_classes
+    from rest_framework.permissions import AllowAny
+    from rest_framework.response import Response
+    from rest_framework.test import APIRequestFactory
+
+    @api_view(["POST"])
+    @permission_classes([AllowAny])
+    def publish(request):
+        changed = services.articles_publish_now(articles=Article.objects.all())
+        return Response({"published": changed})
+
+    ArticleFactory(kind="partner", status="draft", published_at=None, headline="Unsponsored")
+    response = publish(APIRequestFactory().post("/publish/"))
+    assert response.status_code == 400
+    assert response.data["code"] == "invalid"
+    assert "without a live sponsorship" in response.data["errors"]["non_field_errors"][0]
