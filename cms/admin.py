@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
@@ -54,8 +54,33 @@ class TopicListFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ArticleAdminForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        # Partner content goes public only with a live sponsorship of its own; checked when
+        # the article's kind, state or time changes (not on every typo fix afterwards).
+        from sponsors.sponsorships import require_partner_sponsorship
+
+        article = self.instance
+        after = (
+            cleaned.get("kind", article.kind),
+            cleaned.get("status", article.status),
+            cleaned.get("published_at", article.published_at),
+        )
+        before = (article.kind, article.status, article.published_at) if article.pk else None
+        if before != after:
+            try:
+                require_partner_sponsorship(
+                    article=article, kind=after[0], status=after[1], published_at=after[2]
+                )
+            except ValidationError as error:
+                self.add_error("status", error)
+        return cleaned
+
+
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
+    form = ArticleAdminForm
     list_display = [
         "headline",
         "state",
@@ -72,7 +97,13 @@ class ArticleAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["author"]
-    readonly_fields = ["reading_minutes", "preview_link", "created_at", "updated_at"]
+    readonly_fields = [
+        "reading_minutes",
+        "preview_link",
+        "sponsor_block",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [ArticleTopicInline, ArticleBlockInline]
     actions = ["publish_now", "archive"]
     view_on_site = False  # the preview link shows the page; the public URL is the API's
@@ -81,7 +112,7 @@ class ArticleAdmin(admin.ModelAdmin):
     }
     fieldsets = [
         (None, {"fields": ["headline", "slug", "standfirst", "kind", "author"]}),
-        ("Publication", {"fields": ["status", "published_at", "preview_link"]}),
+        ("Publication", {"fields": ["status", "published_at", "preview_link", "sponsor_block"]}),
         ("Hero image", {"fields": ["hero_image", "hero_caption", "hero_alt"]}),
         ("Facts", {"fields": ["reading_minutes", "created_at", "updated_at"]}),
     ]
@@ -129,9 +160,31 @@ class ArticleAdmin(admin.ModelAdmin):
         url = reverse("admin:cms_article_preview", args=[obj.pk])
         return format_html('<a href="{}" target="_blank" rel="noopener">Preview</a>', url)
 
+    @admin.display(description="sponsor block")
+    def sponsor_block(self, obj: Article) -> str:
+        from sponsors.sponsorships import display_sponsorship
+
+        if not obj.pk:
+            return "Save the article to add a sponsorship."
+        add_url = reverse("admin:sponsors_sponsorship_add") + f"?article={obj.pk}"
+        sponsorship = display_sponsorship(obj)
+        if sponsorship is None:
+            return format_html('None showing. <a href="{}">Add a sponsorship</a>', add_url)
+        return format_html(
+            '{}: {} (via its {}) — <a href="{}">Add a sponsorship</a>',
+            sponsorship.label,
+            sponsorship.sponsor,
+            sponsorship.target_kind,
+            add_url,
+        )
+
     @admin.action(description="Publish now", permissions=["change"])
     def publish_now(self, request, queryset):
-        changed = services.articles_publish_now(articles=queryset)
+        try:
+            changed = services.articles_publish_now(articles=queryset)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return
         self.message_user(
             request, f"{changed} article(s) published; {queryset.count() - changed} already live."
         )
@@ -179,3 +232,7 @@ class AuthorAdmin(admin.ModelAdmin):
     list_filter = ["region"]
     prepopulated_fields = {"slug": ["name"]}
     fields = ["name", "slug", "role", "region", "photo"]
+
+
+# The partner-submission moderation queue registers itself with the admin.
+from cms import admin_submissions  # noqa: E402, F401

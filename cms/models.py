@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -281,3 +282,116 @@ class ArticleBlock(models.Model):
         result = super().delete(*args, **kwargs)
         self.article.refresh_reading_time()
         return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Partner submissions ("Add your own content +"): a sponsor's proposed article, moderated by
+# editors. The workflow (create, approve, reject) lives in cms/submissions.py.
+
+
+class Submission(models.Model):
+    """A partner's proposed article; approval turns it into a draft partner ``Article``.
+
+    All text is stored sanitized: plain fields with every tag removed (HTML-escaped text),
+    paragraph and quote blocks reduced to the inline subset of ``cms.sanitize``.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    sponsor = models.ForeignKey(
+        "sponsors.Sponsor", on_delete=models.PROTECT, related_name="submissions"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="submissions",
+    )
+    headline = models.CharField(max_length=200)
+    standfirst = models.TextField(blank=True)
+    body = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Ordered blocks: paragraph, heading, quote (with attribution) or list (items).",
+    )
+    topics = models.ManyToManyField(Topic, through="SubmissionTopic", related_name="+", blank=True)
+    hero_image = SafeImageField(upload_to="submissions/", blank=True)
+    hero_renditions = models.JSONField(default=dict, blank=True, editable=False)
+    hero_caption = models.CharField(max_length=300, blank=True)
+    hero_alt = models.CharField("hero alt text", max_length=300, blank=True)
+    word_count = models.PositiveIntegerField(default=0, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    rejection_reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    article = models.OneToOneField(
+        Article,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="submission",
+        help_text="The draft partner article made on approval.",
+    )
+    created_at = models.DateTimeField("submitted at", auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("moderate_submission", "Can approve or reject partner submissions")]
+        constraints = [
+            models.CheckConstraint(
+                name="submission_decision_has_time",
+                condition=models.Q(status="pending") | models.Q(decided_at__isnull=False),
+                violation_error_message="A decided submission needs the time of the decision.",
+            ),
+            models.CheckConstraint(
+                name="submission_rejection_has_reason",
+                condition=~models.Q(status="rejected") | ~models.Q(rejection_reason=""),
+                violation_error_message="A rejection needs a reason.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["submitted_by", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.headline
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        refresh_renditions(self, "hero_image", "hero_renditions")
+
+
+class SubmissionTopic(models.Model):
+    """A submission's topic, in the partner's order (the first becomes the main topic)."""
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="submission_topics"
+    )
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "topic"], name="submission_topic_once"),
+        ]
+        verbose_name = "topic"
+
+    def __str__(self) -> str:
+        return self.topic.name

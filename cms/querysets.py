@@ -59,14 +59,23 @@ class ArticleQuerySet(models.QuerySet):
         return self.order_by("-published_at", "-pk")
 
     def for_listing(self) -> ArticleQuerySet:
-        """Join what article cards show (author, ordered topics) in a fixed number of queries."""
-        from cms.models import ArticleTopic
+        """Join what article cards show in a fixed number of queries.
 
+        Author (joined), ordered topics (one query), and the live sponsorships the sponsor
+        block is chosen from: the article's own (one query) and its topics' (one query).
+        """
+        from cms.models import ArticleTopic
+        from sponsors.sponsorships import live_sponsorships_prefetch
+
+        at = timezone.now()
         return self.select_related("author").prefetch_related(
             Prefetch(
                 "article_topics",
-                queryset=ArticleTopic.objects.select_related("topic").order_by("position", "pk"),
-            )
+                queryset=ArticleTopic.objects.select_related("topic")
+                .order_by("position", "pk")
+                .prefetch_related(live_sponsorships_prefetch("topic__sponsorships", at=at)),
+            ),
+            live_sponsorships_prefetch("sponsorships", at=at),
         )
 
     def for_detail(self) -> ArticleQuerySet:

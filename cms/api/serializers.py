@@ -80,11 +80,59 @@ class AuthorSerializer(serializers.ModelSerializer):
         )
 
 
+# The sponsor block ("Content created with: TikTok", logo, description, "Find out more").
+
+
+class SponsorSummarySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+    url = serializers.SerializerMethodField(help_text="The sponsor's profile in this API.")
+    logo = serializers.SerializerMethodField(
+        help_text="Logo renditions (PNG/WebP keep their transparency), or null."
+    )
+    description = serializers.CharField(
+        allow_blank=True, help_text="Sanitized inline HTML (b, strong, i, em, a, br)."
+    )
+    website_url = serializers.SerializerMethodField(
+        help_text="Where “Find out more” links to (http or https), or null."
+    )
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, sponsor) -> str:
+        return absolute(
+            self.context.get("request"),
+            reverse("api:sponsor-detail", kwargs={"slug": sponsor.slug}),
+        )
+
+    @extend_schema_field(ImageSerializer(allow_null=True))
+    def get_logo(self, sponsor) -> dict | None:
+        return image_data(
+            sponsor.logo_renditions,
+            alt=f"{sponsor.name} logo",
+            caption="",
+            request=self.context.get("request"),
+        )
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_website_url(self, sponsor) -> str | None:
+        return sponsor.website_url or None
+
+
+class SponsorshipSerializer(serializers.Serializer):
+    label = serializers.CharField(source="label.text", help_text='For example "Sponsored by".')
+    sponsor = SponsorSummarySerializer()
+
+
 class ArticleListSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     author = AuthorSerializer(allow_null=True)
     topics = serializers.SerializerMethodField()
     hero = serializers.SerializerMethodField()
+    sponsorship = serializers.SerializerMethodField(
+        help_text="The sponsor block to show with the article, or null. At most one: a live "
+        "sponsorship of the article itself wins over one of its topics (main topic first); "
+        "an ended sponsorship no longer shows."
+    )
 
     class Meta:
         model = Article
@@ -99,6 +147,7 @@ class ArticleListSerializer(serializers.ModelSerializer):
             "author",
             "topics",
             "hero",
+            "sponsorship",
         ]
 
     @extend_schema_field(OpenApiTypes.URI)
@@ -119,6 +168,15 @@ class ArticleListSerializer(serializers.ModelSerializer):
             caption=article.hero_caption,
             request=self.context.get("request"),
         )
+
+    @extend_schema_field(SponsorshipSerializer(allow_null=True))
+    def get_sponsorship(self, article: Article) -> dict | None:
+        from sponsors.sponsorships import display_sponsorship
+
+        sponsorship = display_sponsorship(article)
+        if sponsorship is None:
+            return None
+        return SponsorshipSerializer(sponsorship, context=self.context).data
 
 
 # Body blocks: one shape per kind, told apart by "type".

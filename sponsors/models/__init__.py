@@ -1,5 +1,5 @@
 """Commercial models, one module per concern; import them from ``sponsors.models``."""
 
-from sponsors.models.profiles import Sponsor
+from sponsors.models.profiles import DisclosureLabel, Partner, Sponsor, Sponsorship
 
-__all__ = ["Sponsor"]
+__all__ = ["DisclosureLabel", "Partner", "Sponsor", "Sponsorship"]

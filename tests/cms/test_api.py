@@ -137,8 +137,9 @@ def test_list_query_count_does_not_grow_with_rows(api_client, django_assert_num_
     topics = [TopicFactory(), TopicFactory()]
     for _ in range(rows):
         ArticleFactory(topics=topics)
-    # count, the page of articles joined to authors, their topics (one prefetch)
-    with django_assert_num_queries(3):
+    # count, the page of articles joined to authors, their topics (one prefetch), the live
+    # sponsorships of those topics and of the articles themselves (sponsor block, one each)
+    with django_assert_num_queries(5):
         response = api_client.get("/api/v1/articles/?page_size=50")
     assert len(response.json()["results"]) == rows
 
@@ -148,8 +149,9 @@ def test_topic_articles_query_count(api_client, django_assert_num_queries, rows)
     topic = TopicFactory(name="Microsoft")
     for _ in range(rows):
         ArticleFactory(topics=[topic])
-    # the topic, count, the page of articles with authors, their topics
-    with django_assert_num_queries(4):
+    # the topic, count, the page of articles with authors, their topics, the topics' and the
+    # articles' live sponsorships
+    with django_assert_num_queries(6):
         response = api_client.get("/api/v1/topics/microsoft/articles/?page_size=50")
     assert response.json()["count"] == rows
 
@@ -160,8 +162,9 @@ def test_detail_query_count(api_client, django_assert_num_queries):
     for _ in range(5):
         BlockFactory(article=article)
         ArticleFactory(topics=[topic])
-    # article+author, its topics, its blocks, more-from articles+authors, their topics
-    with django_assert_num_queries(5):
+    # article+author, its topics, its topics' and its own live sponsorships, its blocks,
+    # more-from articles+authors, their topics, their topics' and their own live sponsorships
+    with django_assert_num_queries(9):
         assert api_client.get(f"/api/v1/articles/{article.slug}/").status_code == 200
 
 

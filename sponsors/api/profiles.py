@@ -1,0 +1,129 @@
+"""Read API for sponsors and the "Industry insights" feed: anonymous, cacheable, live only."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Exists, OuterRef
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from cms.api.errors import ERROR_400, ERROR_404
+from cms.api.serializers import ArticleListSerializer, SponsorSummarySerializer, absolute
+from cms.api.views import PublicCacheMixin
+from cms.models import Article, Topic
+from sponsors.models import Sponsor, Sponsorship
+from sponsors.sponsorships import sponsor_articles
+
+SPONSOR_ARTICLES_COUNT = 4
+
+
+class SponsorSerializer(SponsorSummarySerializer):
+    articles_url = serializers.SerializerMethodField(
+        help_text="All the sponsor's live content, newest first (View all)."
+    )
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_articles_url(self, sponsor: Sponsor) -> str:
+        return absolute(
+            self.context.get("request"),
+            reverse("api:sponsor-articles", kwargs={"slug": sponsor.slug}),
+        )
+
+
+class SponsorDetailSerializer(SponsorSerializer):
+    articles = serializers.SerializerMethodField(
+        help_text=f"The sponsor's {SPONSOR_ARTICLES_COUNT} newest live articles."
+    )
+
+    @extend_schema_field(ArticleListSerializer(many=True))
+    def get_articles(self, sponsor: Sponsor) -> list[dict]:
+        return ArticleListSerializer(
+            self.context.get("sponsor_articles", []), many=True, context=self.context
+        ).data
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Active sponsors, by name",
+        responses={200: SponsorSerializer, **ERROR_400, **ERROR_404},
+    ),
+    retrieve=extend_schema(
+        summary="One sponsor's profile and its newest live content",
+        responses={200: SponsorDetailSerializer, **ERROR_404},
+    ),
+    articles=extend_schema(
+        summary="All live content of a sponsor, newest first (“View all”)",
+        responses={200: ArticleListSerializer(many=True), **ERROR_400, **ERROR_404},
+        filters=False,
+    ),
+)
+class SponsorViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Sponsor.objects.filter(is_active=True).order_by("name")
+    serializer_class = SponsorSerializer
+    lookup_field = "slug"
+    filterset_class = None
+
+    def retrieve(self, request, *args, **kwargs):
+        sponsor = self.get_object()
+        articles = sponsor_articles(sponsor).newest_first().for_listing()
+        context = {
+            **self.get_serializer_context(),
+            "sponsor_articles": list(articles[:SPONSOR_ARTICLES_COUNT]),
+        }
+        return Response(SponsorDetailSerializer(sponsor, context=context).data)
+
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def articles(self, request, slug=None):
+        sponsor = get_object_or_404(self.get_queryset(), slug=slug)
+        page = self.paginate_queryset(sponsor_articles(sponsor).newest_first().for_listing())
+        data = ArticleListSerializer(page, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SponsorSlugFilter(django_filters.ModelChoiceFilter):
+    """A sponsor chosen by slug (the filter method decides what "carries" means)."""
+
+
+class InsightFilter(django_filters.FilterSet):
+    sponsor = SponsorSlugFilter(
+        queryset=Sponsor.objects.filter(is_active=True),
+        to_field_name="slug",
+        method="filter_sponsor",
+        help_text="Sponsor slug: content carrying this sponsor's live sponsorship.",
+    )
+    topic = django_filters.ModelChoiceFilter(
+        field_name="topics",
+        to_field_name="slug",
+        queryset=Topic.objects.all(),
+        help_text="Topic slug.",
+    )
+
+    class Meta:
+        model = Article
+        fields = ["sponsor", "topic"]
+
+    def filter_sponsor(self, queryset, name, sponsor):
+        own = Sponsorship.objects.live().filter(article=OuterRef("pk"), sponsor=sponsor)
+        return queryset.filter(Exists(own))
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Industry insights: live partner content, newest first",
+        responses={200: ArticleListSerializer, **ERROR_400, **ERROR_404},
+    ),
+)
+class InsightViewSet(PublicCacheMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Partner (sponsor-submitted) content, the "Industry insights — View all" feed."""
+
+    serializer_class = ArticleListSerializer
+    filterset_class = InsightFilter
+
+    def get_queryset(self):
+        return Article.objects.live().filter(kind=Article.Kind.PARTNER).newest_first().for_listing()

@@ -1,0 +1,60 @@
+"""The demo data has a sponsor shaped like the seed page's, on live partner content."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from PIL import Image
+
+from cms.models import Article, Submission
+from sponsors.models import Partner, Sponsor
+
+pytestmark = pytest.mark.django_db
+
+
+def load():
+    out = io.StringIO()
+    call_command("load_demo_data", admin_password="demo-password", stdout=out)
+    return out.getvalue()
+
+
+def test_demo_sponsor_shows_in_article_detail_and_insights(api_client):
+    output = load()
+    assert "Partner login: 'partner'" in output
+    insights = api_client.get("/api/v1/insights/").json()
+    assert insights["count"] >= 2
+    first = insights["results"][0]
+    block = api_client.get(first["url"]).json()["sponsorship"]
+    assert block["label"] == "Content created with"
+    sponsor = block["sponsor"]
+    assert sponsor["name"] == "Reelhouse"
+    assert sponsor["description"]
+    assert sponsor["website_url"].startswith("https://")
+    assert {r["name"] for r in sponsor["logo"]["renditions"]} >= {"original", "thumbnail"}
+    logo = Sponsor.objects.get(slug="reelhouse").logo
+    with logo.open("rb") as fh:
+        image = Image.open(io.BytesIO(fh.read()))
+        assert image.format == "PNG" and image.mode == "RGBA"  # a transparent logo
+        assert image.getpixel((0, 0))[3] == 0
+
+
+def test_demo_partner_can_use_the_api_and_loading_twice_changes_nothing(api_client):
+    load()
+    counts = (
+        Sponsor.objects.count(),
+        Article.objects.count(),
+        Partner.objects.count(),
+        Submission.objects.count(),
+    )
+    load()
+    assert counts == (
+        Sponsor.objects.count(),
+        Article.objects.count(),
+        Partner.objects.count(),
+        Submission.objects.count(),
+    )
+    partner = Partner.objects.get(user__username="partner")
+    assert partner.user.check_password("demo-password")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {partner.user.auth_token.key}")
+    mine = api_client.get("/api/v1/submissions/").json()
+    assert mine["count"] == 1 and mine["results"][0]["status"] == "pending"
