@@ -2,8 +2,11 @@
 
 Rich text keeps a small inline subset (bold, italics, links, line breaks) cleaned by nh3
 (the Ammonia sanitizer); everything else (script, styles, event handlers, ``javascript:``
-URLs, comments) is removed. Plain text has every tag stripped.
+URLs, comments) is removed. Plain text has every tag stripped and is stored as text, not
+HTML: "Q&A" stays "Q&A", and every page or client escapes it when it shows it.
 """
+
+import html
 
 import nh3
 
@@ -27,7 +30,15 @@ def clean_rich_text(value: str) -> str:
 
 
 def clean_plain_text(value: str) -> str:
-    """Return ``value`` with every tag removed (entities of the remaining text kept escaped)."""
-    if not value:
-        return ""
-    return nh3.clean(value, tags=set(), attributes={}, strip_comments=True).strip()
+    """Return ``value`` as plain text: every tag removed, entities decoded.
+
+    Decoding can reveal new tags (``&lt;script&gt;``), so strip and decode until nothing
+    changes: the result never contains markup, even after one more decode by a careless client.
+    """
+    text = value or ""
+    for _ in range(10):
+        cleaned = html.unescape(nh3.clean(text, tags=set(), attributes={}, strip_comments=True))
+        if cleaned == text:
+            break
+        text = cleaned
+    return text.strip()

@@ -7,7 +7,7 @@ rules - sanitized text, the rate limit, who may do what - hold the same everywhe
 
 Text is stored sanitized: paragraph and quote blocks keep the inline subset of
 ``cms.sanitize.clean_rich_text``; every other field has all markup removed and is stored as
-HTML-escaped text (``clean_plain_text``), like the standfirst of any article.
+plain text (``clean_plain_text``), like the standfirst of any article, escaped where shown.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from rest_framework.settings import api_settings
 
@@ -98,8 +99,8 @@ class SubmissionRateLimitedError(Exception):
 
 
 def plain_html(value: str) -> SafeString:
-    """Stored plain text is HTML-escaped text; cleaning it again makes that a guarantee."""
-    return mark_safe(clean_plain_text(value or ""))  # nh3 output is safe HTML
+    """Stored plain text, escaped for an HTML page."""
+    return escape(value or "")
 
 
 def rich_html(value: str) -> SafeString:

@@ -104,3 +104,17 @@ def test_publishing_without_a_time_uses_now():
 def test_submitted_body_text_is_cleaned():
     block = BlockFactory(text='Hello <script>alert(1)</script><b onclick="x()">bold</b>')
     assert block.text == "Hello <b>bold</b>"
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("Q&A with the CEO", "Q&A with the CEO"),
+        ("Tom &amp; Jerry", "Tom & Jerry"),
+        ("<b>Bold</b> claims", "Bold claims"),
+        ("&lt;script&gt;alert(1)&lt;/script&gt;Hi", "alert(1)Hi"),
+        ("&amp;lt;img src=x onerror=alert(1)&amp;gt;", ""),
+    ],
+)
+def test_plain_text_is_stored_as_text_without_markup(given, stored):
+    assert ArticleFactory(standfirst=given).standfirst == stored
