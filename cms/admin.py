@@ -15,6 +15,7 @@ from django.utils.html import format_html
 
 from cms import services
 from cms.models import Article, ArticleBlock, ArticleTopic, Author, Topic
+from sponsors.sponsorships import display_sponsorship
 
 admin.site.site_header = "Sponsored content"
 admin.site.site_title = "Sponsored content admin"
@@ -212,6 +213,7 @@ class ArticleAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "article": article,
             "topics": [link.topic for link in article.article_topics.all()],
+            "sponsorship": display_sponsorship(article),
             "opts": self.opts,
             "title": f"Preview: {article.headline}",
         }

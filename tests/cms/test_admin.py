@@ -238,3 +238,18 @@ def test_topic_and_author_changelists_query_count(
     factory.create_batch(rows)
     with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200
+
+
+def test_preview_shows_the_sponsor_block(client, editor):
+    from sponsors.models import DisclosureLabel, Sponsorship
+    from tests.sponsors.factories import SponsorFactory
+
+    article = ArticleFactory(kind="partner", status="draft", published_at=None)
+    Sponsorship.objects.create(
+        sponsor=SponsorFactory(name="TikTok", website_url="https://tiktok.example/"),
+        label=DisclosureLabel.objects.get(text="Content created with"),
+        article=article,
+    )
+    page = client.get(f"/admin/cms/article/{article.pk}/preview/").content.decode()
+    assert "Content created with:" in page
+    assert "TikTok" in page and "Find out more" in page
