@@ -1,5 +1,6 @@
 """Commercial models, one module per concern; import them from ``sponsors.models``."""
 
+from sponsors.models.countdowns import Countdown, DeadlineExtension, DeadlinePhase
 from sponsors.models.profiles import Sponsor
 
-__all__ = ["Sponsor"]
+__all__ = ["Countdown", "DeadlineExtension", "DeadlinePhase", "Sponsor"]
