@@ -77,6 +77,12 @@ class CountdownForm(forms.ModelForm):
         help_text="Deadlines are entered and shown in this zone; they are stored in UTC. "
         "Changing it keeps every deadline at the same instant.",
     )
+    closed_link_url = forms.URLField(
+        label="closed link URL",
+        required=False,
+        assume_scheme="https",
+        help_text="Optional link shown with the closed message (http or https).",
+    )
 
     class Meta:
         model = Countdown
