@@ -163,13 +163,16 @@ class DeadlinePhaseInline(admin.TabularInline):
     formset = PhaseFormSet
     extra = 0
     min_num = 1
-    validate_min = True
     fields = ["label", "deadline_local", "occurrence", "extended_label", "status", "extend"]
     readonly_fields = ["status", "extend"]
     verbose_name_plural = "deadline phases (shown in time order; the next one ahead is current)"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("countdown")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # A countdown without a phase would be closed from the start.
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
 
     @admin.display(description="status")
     def status(self, obj: DeadlinePhase) -> str:
