@@ -30,7 +30,7 @@ from sponsors.models import Countdown, DeadlineExtension, DeadlinePhase
 from sponsors.models.countdowns import extended_label_for
 
 OCCURRENCE_CHOICES = [
-    ("", "— (only asked when the time happens twice)"),
+    ("", "—"),
     ("first", "first: before the clocks go back (summer time)"),
     ("second", "second: after the clocks go back (standard time)"),
 ]
@@ -78,7 +78,7 @@ class CountdownForm(forms.ModelForm):
         "Changing it keeps every deadline at the same instant.",
     )
     closed_link_url = forms.URLField(
-        label="closed link URL",
+        label="Closed link URL",
         required=False,
         assume_scheme="https",
         help_text="Optional link shown with the closed message (http or https).",
@@ -98,12 +98,15 @@ class CountdownForm(forms.ModelForm):
 
 class PhaseForm(forms.ModelForm):
     deadline_local = LocalDateTimeField(
-        label="deadline (in the countdown’s zone)",
+        label="Deadline (in the countdown’s zone)",
         widget=AdminSplitDateTime,
         help_text="Fixed once saved: move it with “Extend”, which keeps the history.",
     )
     occurrence = forms.ChoiceField(
-        label="if the time happens twice", choices=OCCURRENCE_CHOICES, required=False
+        label="If the time happens twice",
+        choices=OCCURRENCE_CHOICES,
+        required=False,
+        help_text="Only asked when the clocks go back that night.",
     )
 
     class Meta:
@@ -179,12 +182,10 @@ class DeadlinePhaseInline(admin.TabularInline):
         if not obj.pk:
             return ""
         zone = obj.countdown.time_zone
-        parts = [format_local(obj.deadline, zone)]
-        if obj.deadline <= timezone.now():
-            parts.append("passed")
+        parts = ["Passed" if obj.deadline <= timezone.now() else "Ahead"]
         if obj.extended:
             parts.append(
-                f"shown as “{obj.display_label}”, first set for "
+                f"shown as “{obj.display_label}”; first set for "
                 f"{format_local(obj.original_deadline, zone)}"
             )
         elif obj.original_deadline != obj.deadline:
@@ -206,7 +207,7 @@ class DeadlineExtensionInline(admin.TabularInline):
     fk_name = "countdown"
     extra = 0
     can_delete = False
-    fields = ["created_at", "changed_by_name", "phase_label", "old", "new", "reason"]
+    fields = ["changed_at", "changed_by_name", "phase_label", "old", "new", "reason"]
     readonly_fields = fields
     ordering = ["-created_at", "-pk"]
     verbose_name_plural = "extension history (kept for good: cannot be changed or deleted)"
@@ -227,6 +228,10 @@ class DeadlineExtensionInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="changed at")
+    def changed_at(self, obj: DeadlineExtension) -> str:
+        return format_local(obj.created_at, obj.countdown.time_zone)
 
     @admin.display(description="old deadline")
     def old(self, obj: DeadlineExtension) -> str:
@@ -255,16 +260,19 @@ class CountdownStateFilter(admin.SimpleListFilter):
 
 class ExtendDeadlineForm(forms.Form):
     phase = forms.ModelChoiceField(queryset=DeadlinePhase.objects.none(), empty_label=None)
-    new_deadline = LocalDateTimeField(label="new deadline", widget=AdminSplitDateTime)
+    new_deadline = LocalDateTimeField(label="New deadline", widget=AdminSplitDateTime)
     occurrence = forms.ChoiceField(
-        label="if the time happens twice", choices=OCCURRENCE_CHOICES, required=False
+        label="If the time happens twice",
+        choices=OCCURRENCE_CHOICES,
+        required=False,
+        help_text="Only asked when the clocks go back that night.",
     )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Kept in the history with your name and the time.",
     )
     extended_label = forms.CharField(
-        label="label once extended",
+        label="Label once extended",
         max_length=80,
         required=False,
         help_text="Optional. Blank keeps the phase’s setting (by default “Extended <label>”).",
@@ -411,6 +419,7 @@ class CountdownAdmin(admin.ModelAdmin):
         history = [
             {
                 "row": row,
+                "at": format_local(row.created_at, countdown.time_zone),
                 "old": format_local(row.old_deadline, countdown.time_zone),
                 "new": format_local(row.new_deadline, countdown.time_zone),
             }
