@@ -37,6 +37,9 @@
   var DEFAULT_API = "/api/v1/countdowns/";
   var DEFAULT_REFRESH_S = 300; // re-sync the clock and pick up extensions on long visits
   var MIN_REFETCH_MS = 1000;
+  // Ask again this long after a deadline passes, so the server's clock is surely past it too
+  // (asking at the very instant could get the old phase back for a few milliseconds).
+  var AFTER_ZERO_MS = 1000;
 
   // --- Pure functions (exported for tests) -----------------------------------------------
 
@@ -301,17 +304,24 @@
     this._scheduleRefresh();
   };
 
+  /** Ask the API again in `delay` ms (never sooner than MIN_REFETCH_MS after the last time). */
+  Countdown.prototype.refetchIn = function (delay) {
+    var self = this;
+    var wait = Math.max(delay, MIN_REFETCH_MS - (Date.now() - this.lastFetch), 0);
+    clearTimeout(this.refetchTimer);
+    this.refetchTimer = setTimeout(function () {
+      self.refetch();
+    }, wait);
+  };
+
   Countdown.prototype.refetch = function () {
     if (!this.slug || this.destroyed) return;
     var self = this;
-    var since = Date.now() - this.lastFetch;
-    if (since < MIN_REFETCH_MS) {
-      clearTimeout(this.refetchTimer);
-      this.refetchTimer = setTimeout(function () {
-        self.refetch();
-      }, MIN_REFETCH_MS - since);
+    if (Date.now() - this.lastFetch < MIN_REFETCH_MS) {
+      this.refetchIn(0);
       return;
     }
+    clearTimeout(this.refetchTimer);
     this.lastFetch = Date.now();
     fetchCountdown(this.url()).then(
       function (result) {
@@ -323,11 +333,7 @@
         if (!self.data) self.el.setAttribute("data-countdown-state", "error");
         if (error && error.status === 404) return; // no such countdown: stop asking
         // Network trouble: keep counting locally and try again later (30 s, 60 s, ... 5 min).
-        var wait = Math.min(300, 30 * Math.pow(2, self.failures - 1)) * 1000;
-        clearTimeout(self.refetchTimer);
-        self.refetchTimer = setTimeout(function () {
-          self.refetch();
-        }, wait);
+        self.refetchIn(Math.min(300, 30 * Math.pow(2, self.failures - 1)) * 1000);
       }
     );
   };
@@ -359,8 +365,9 @@
     this.render(current, previous);
     this.shown = current;
     if (previous && previous.state === "open" && current.index !== previous.index) {
-      // A deadline passed (or the phases changed): ask the server what holds now.
-      this.refetch();
+      // A deadline passed: shown at once from the phase list; then ask the server what holds
+      // now (an extension, a re-synced clock).
+      this.refetchIn(AFTER_ZERO_MS);
     }
     if (current.state === "open") {
       var self = this;
@@ -376,6 +383,7 @@
     this.titleEl.textContent = current.title || "";
     if (current.state === "closed") {
       this.labelEl.hidden = true;
+      this.labelEl.textContent = "";
       this.clockEl.hidden = true;
       this._renderClosed(current);
       if (!previous || previous.state !== "closed") {

@@ -5,10 +5,12 @@ next phase and closes at zero (asking the API again), that several countdowns ru
 and that screen readers hear phase changes, not every second.
 """
 
+import contextlib
 import datetime as dt
 import json
 import re
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -43,24 +45,50 @@ SLOW_CLOCK = """
 """
 
 
+# Counts the page's calls to the countdown API in window.apiCalls.
+COUNT_API_CALLS = """
+(() => {
+  window.apiCalls = 0;
+  const realFetch = window.fetch;
+  window.fetch = function (url, options) {
+    if (String(url).includes('/api/v1/countdowns/')) window.apiCalls += 1;
+    return realFetch.call(this, url, options);
+  };
+})();
+"""
+
+
 @pytest.fixture
-def browser(monkeypatch):
+def launch_browser():
+    """Start Chromium when called: after the test has written its data.
+
+    Playwright's sync API runs the test in a greenlet with its own context, where Django would
+    open a second database connection that nobody closes; so all ORM work comes first.
+    """
     sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API keeps an event loop in this thread; the test's ORM calls are still
-    # synchronous and happen before or after the browser work.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
+    with contextlib.ExitStack() as stack:
+
+        def launch():
+            playwright = stack.enter_context(sync_api.sync_playwright())
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM),
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                ],
+            )
+            stack.callback(browser.close)
+            return browser
+
+        yield launch
 
 
 def open_page(browser, live_server, body: str, *, skew_ms: int = 0):
     """A page on the live server's origin that includes the widget from the static files."""
     page = browser.new_page()
+    page.add_init_script(COUNT_API_CALLS)
     if skew_ms:
         page.add_init_script(SLOW_CLOCK % skew_ms)
     url = f"{live_server.url}/countdown-test-page/"
@@ -91,7 +119,7 @@ def part(page, slug, name):
     return page.locator(f'[data-countdown-slug="{slug}"] [data-countdown-part="{name}"]')
 
 
-def test_a_device_clock_an_hour_slow_still_shows_the_right_time(browser, live_server):
+def test_a_device_clock_an_hour_slow_still_shows_the_right_time(launch_browser, live_server):
     deadline = (timezone.now() + dt.timedelta(days=3, hours=4, minutes=12, seconds=40)).replace(
         microsecond=0
     )
@@ -99,7 +127,7 @@ def test_a_device_clock_an_hour_slow_still_shows_the_right_time(browser, live_se
         ("Extended deadline", deadline), slug="lantern", title="The Lantern Awards"
     )
     page, _ = open_page(
-        browser, live_server, '<div data-countdown-slug="lantern"></div>', skew_ms=-HOUR_MS
+        launch_browser(), live_server, '<div data-countdown-slug="lantern"></div>', skew_ms=-HOUR_MS
     )
     clock = part(page, "lantern", "clock")
     page.wait_for_function(
@@ -108,7 +136,7 @@ def test_a_device_clock_an_hour_slow_still_shows_the_right_time(browser, live_se
     device_now = page.evaluate("Date.now()")
     assert abs(device_now / 1000 - (time.time() - 3600)) < 5, "the page's clock is an hour slow"
     expected = (deadline - timezone.now()).total_seconds()
-    assert abs(shown_seconds(clock.inner_text()) - expected) <= 2
+    assert abs(shown_seconds(clock.inner_text()) - expected) <= 3  # not 3600
     assert clock.inner_text().startswith("3d 4h 12min")
     assert part(page, "lantern", "label").inner_text() == "Extended deadline"
     assert part(page, "lantern", "title").inner_text() == "The Lantern Awards"
@@ -123,9 +151,11 @@ def test_a_device_clock_an_hour_slow_still_shows_the_right_time(browser, live_se
     assert first - shown_seconds(clock.inner_text()) in (1, 2)
 
 
-def test_at_zero_the_widget_switches_phase_then_closes_and_asks_the_api(browser, live_server):
-    now = timezone.now()
-    first_deadline = (now + dt.timedelta(seconds=4)).replace(microsecond=0)
+def test_at_zero_the_widget_switches_phase_then_closes_and_asks_the_api(
+    launch_browser, live_server
+):
+    # Far enough ahead for a slow machine to start Chromium and load the page first.
+    first_deadline = (timezone.now() + dt.timedelta(seconds=10)).replace(microsecond=0)
     second_deadline = first_deadline + dt.timedelta(seconds=3)
     countdown_with_phases(
         ("Deadline", first_deadline),
@@ -137,54 +167,72 @@ def test_at_zero_the_widget_switches_phase_then_closes_and_asks_the_api(browser,
     )
     # The device clock is an hour fast this time: the switch must still happen on time.
     page, api_calls = open_page(
-        browser, live_server, '<div data-countdown-slug="zero"></div>', skew_ms=HOUR_MS
+        launch_browser(), live_server, '<div data-countdown-slug="zero"></div>', skew_ms=HOUR_MS
     )
+    page.wait_for_function(
+        "() => document.querySelector('[data-countdown-part=label]').textContent === 'Deadline'",
+        timeout=8000,
+    )
+    # Record every change of what is shown, and every announcement, as it happens.
     page.evaluate(
         """() => {
           const el = document.querySelector('[data-countdown-slug=zero]');
-          window.switches = [];
+          const live = el.querySelector('[data-countdown-part=live]');
+          const key = () => el.getAttribute('data-countdown-state') + ':'
+            + el.querySelector('[data-countdown-part=label]').textContent;
+          window.switches = [{key: key(), at: el.sponsorsCountdown.now(), calls: window.apiCalls}];
+          window.announced = [];
           new MutationObserver(() => {
-            const label = el.querySelector('[data-countdown-part=label]').textContent;
-            const state = el.getAttribute('data-countdown-state');
-            const key = state + ':' + label;
             const last = window.switches[window.switches.length - 1];
-            if (!last || last.key !== key) {
-              window.switches.push({key, at: el.sponsorsCountdown.now()});
+            if (last.key !== key()) {
+              window.switches.push({key: key(), at: el.sponsorsCountdown.now(),
+                                    calls: window.apiCalls});
+            }
+            if (live.textContent && live.textContent !== window.announced.at(-1)) {
+              window.announced.push(live.textContent);
             }
           }).observe(el, {subtree: true, childList: true, characterData: true, attributes: true});
         }"""
     )
     page.wait_for_function(
-        "() => document.querySelector('[data-countdown-state=closed]')", timeout=15000
+        "() => document.querySelector('[data-countdown-state=closed]')", timeout=20000
     )
+    page.wait_for_function("() => window.apiCalls >= 3", timeout=5000)
+    page.wait_for_timeout(200)  # the closing announcement is written 50 ms later
     switches = page.evaluate("window.switches")
-    keys = [s["key"] for s in switches]
-    assert "open:Final deadline" in keys
-    assert keys[-1].startswith("closed")
-    # The switches happened within a second after each deadline, by the server's clock.
-    to_final = next(s["at"] for s in switches if s["key"] == "open:Final deadline")
-    closed = next(s["at"] for s in switches if s["key"].startswith("closed"))
-    assert 0 <= to_final - first_deadline.timestamp() * 1000 < 1000
-    assert 0 <= closed - second_deadline.timestamp() * 1000 < 1000
+    # Exactly these three, in order: no flash back to an ended phase when the API answers.
+    assert [s["key"] for s in switches] == ["open:Deadline", "open:Final deadline", "closed:"]
+    _, to_final, closed = switches
+    # Switched from the phase list at zero, before asking the API again (1 s later) ...
+    assert (to_final["calls"], closed["calls"]) == (1, 2)
+    # ... on time by the corrected clock: never early, and late only by timer delays (the
+    # bound is loose for a loaded CI machine; the Node tests pin the tick timing itself).
+    assert 0 <= to_final["at"] - first_deadline.timestamp() * 1000 < 2500
+    assert 0 <= closed["at"] - second_deadline.timestamp() * 1000 < 2500
     closed_part = part(page, "zero", "closed")
     assert closed_part.inner_text() == "Entries closed See the shortlist"
     assert closed_part.locator("a").get_attribute("href") == "https://example.com/shortlist"
     assert part(page, "zero", "clock").is_hidden()
-    # It asked the API again at each zero crossing (first load + two crossings).
-    page.wait_for_timeout(1500)
-    assert len(api_calls) >= 3
-    # Screen readers heard the phase change and the closing, not the seconds.
-    assert part(page, "zero", "live").inner_text() == "Entries closed"
+    assert len(api_calls) == 3  # the page load and once after each zero crossing
+    # Screen readers heard the phase change and the closing, never the seconds ticking.
+    announced = page.evaluate("window.announced")
+    assert len(announced) == 2
+    assert re.fullmatch(r"Final deadline: [123] seconds? left", announced[0])
+    assert announced[1] == "Entries closed"
     assert part(page, "zero", "live").get_attribute("aria-live") == "polite"
     assert part(page, "zero", "clock").get_attribute("role") == "timer"
 
 
-def test_several_countdowns_on_one_page_by_slug_and_from_an_object(browser, live_server, client):
+def test_several_countdowns_on_one_page_by_slug_and_from_an_object(launch_browser, live_server):
     soon = timezone.now() + dt.timedelta(hours=2)
     later = timezone.now() + dt.timedelta(days=10)
     countdown_with_phases(("Early bird", soon), slug="first")
     countdown_with_phases(("Deadline", later), slug="second")
-    embedded = client.get("/api/v1/countdowns/second/").json()  # as the ads API embeds it
+    browser = launch_browser()
+    # The object as the ads API embeds it, fetched just before the page (over HTTP: no ORM
+    # while Playwright runs).
+    with urllib.request.urlopen(f"{live_server.url}/api/v1/countdowns/second/") as answer:
+        embedded = json.load(answer)
     page, api_calls = open_page(
         browser,
         live_server,
@@ -216,8 +264,8 @@ def test_several_countdowns_on_one_page_by_slug_and_from_an_object(browser, live
     assert not [u for u in api_calls if u.endswith("/second/")]
 
 
-def test_an_unknown_slug_leaves_the_placeholder(browser, live_server):
-    page, _ = open_page(browser, live_server, '<div data-countdown-slug="missing"></div>')
+def test_an_unknown_slug_leaves_the_placeholder(launch_browser, live_server):
+    page, _ = open_page(launch_browser(), live_server, '<div data-countdown-slug="missing"></div>')
     page.wait_for_function(
         "() => document.querySelector('[data-countdown-state=error]')", timeout=10000
     )
