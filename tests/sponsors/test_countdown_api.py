@@ -1,6 +1,7 @@
 """GET /api/v1/countdowns/{slug}/: fields, 404s, cache headers near a deadline, queries."""
 
 import datetime as dt
+import json
 from typing import Any
 
 import jsonschema
@@ -9,7 +10,7 @@ import time_machine
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 
-from sponsors.api.countdowns import CountdownSerializer
+from sponsors.api.countdowns import CountdownSerializer, countdown_payload
 from sponsors.countdowns import countdown_extend, countdown_snapshot, countdown_state
 from sponsors.models import Countdown, DeadlinePhase
 from tests.sponsors.factories_countdowns import countdown_with_phases
@@ -221,8 +222,17 @@ def test_the_query_count_does_not_grow_with_the_number_of_phases(
 
 def test_the_serializer_gives_the_ads_api_the_same_object(api_client, awards):
     snapshot = countdown_snapshot(Countdown.objects.prefetch_related("phases").get(pk=awards.pk))
-    embedded = CountdownSerializer(countdown_state(snapshot, now=NOW)).data
-    assert embedded == get(api_client).json()
+    state = countdown_state(snapshot, now=NOW)
+    assert CountdownSerializer(state).data == get(api_client).json()
+    assert countdown_payload(state) == get(api_client).json()
+
+
+@pytest.mark.parametrize("at", [NOW, DEADLINE, FINAL])
+def test_the_fast_payload_equals_the_declared_fields_rendered_by_drf(awards, at):
+    snapshot = countdown_snapshot(Countdown.objects.prefetch_related("phases").get(pk=awards.pk))
+    state = countdown_state(snapshot, now=at)
+    declared = CountdownSerializer().field_by_field(state)
+    assert json.loads(json.dumps(declared)) == countdown_payload(state)
 
 
 def _json_schema(node: Any, components: dict) -> Any:
