@@ -40,6 +40,8 @@ OPEN_MAX_AGE = 60
 CLOSED_MAX_AGE = 300
 # Server-side snapshot cache; every write through the models replaces the version token.
 SNAPSHOT_TIMEOUT = 300
+# A lost token only costs a database read: the next reader makes a new one.
+VERSION_TIMEOUT = 24 * 3600
 
 Occurrence = Literal["first", "second"]
 
@@ -236,27 +238,32 @@ def countdown_snapshot_for_slug(slug: str) -> CountdownSnapshot | None:
     """The snapshot of the countdown with ``slug`` (None if there is none), cached.
 
     Cached under a version token that every change replaces (``countdown_changed``), so an
-    extension is served on the next request. A reader that raced a writer may store old data,
-    but under a token nobody reads any more. Warm: two cache reads, no query.
+    extension is served on the next request. The token is read before the database, so a
+    reader that raced a writer stores old data only under a token nobody reads any more; a
+    token is created only for a countdown that exists (unknown slugs leave nothing behind).
+    Warm: two cache reads, no query; cold: two queries.
     """
     version = cache.get(_version_key(slug))
-    if version is None:
-        cache.add(_version_key(slug), _new_version(), None)
-        version = cache.get(_version_key(slug))
-    key = _snapshot_key(slug, version)
-    snapshot = cache.get(key)
-    if snapshot is None:
-        countdown = (
-            Countdown.objects.filter(slug=slug)
-            .prefetch_related(
-                Prefetch("phases", queryset=DeadlinePhase.objects.order_by("deadline", "pk"))
-            )
-            .first()
+    if version is not None:
+        snapshot = cache.get(_snapshot_key(slug, version))
+        if snapshot is not None:
+            return snapshot
+    countdown = (
+        Countdown.objects.filter(slug=slug)
+        .prefetch_related(
+            Prefetch("phases", queryset=DeadlinePhase.objects.order_by("deadline", "pk"))
         )
-        if countdown is None:
-            return None
-        snapshot = countdown_snapshot(countdown)
-        cache.set(key, snapshot, SNAPSHOT_TIMEOUT)
+        .first()
+    )
+    if countdown is None:
+        return None
+    snapshot = countdown_snapshot(countdown)
+    if version is None:
+        version = _new_version()
+        # If a writer set a token meanwhile, what we read may be old: do not cache it.
+        if not cache.add(_version_key(slug), version, VERSION_TIMEOUT):
+            return snapshot
+    cache.set(_snapshot_key(slug, version), snapshot, SNAPSHOT_TIMEOUT)
     return snapshot
 
 
@@ -278,7 +285,7 @@ def countdown_changed(
         return
 
     def forget() -> None:
-        cache.set_many({_version_key(slug): _new_version() for slug in found}, None)
+        cache.set_many({_version_key(slug): _new_version() for slug in found}, VERSION_TIMEOUT)
 
     forget()
     transaction.on_commit(forget)

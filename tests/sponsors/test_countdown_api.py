@@ -7,11 +7,17 @@ from typing import Any
 import jsonschema
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 
 from sponsors.api.countdowns import CountdownSerializer, countdown_payload
-from sponsors.countdowns import countdown_extend, countdown_snapshot, countdown_state
+from sponsors.countdowns import (
+    countdown_extend,
+    countdown_snapshot,
+    countdown_snapshot_for_slug,
+    countdown_state,
+)
 from sponsors.models import Countdown, DeadlinePhase
 from tests.sponsors.factories_countdowns import countdown_with_phases
 
@@ -272,3 +278,35 @@ def test_phases_are_listed_in_time_order_whatever_order_they_were_made_in(api_cl
     DeadlinePhase.objects.create(countdown=countdown, label="Middle", deadline=DEADLINE)
     labels = [p["label"] for p in get(api_client, slug="unordered").json()["phases"]]
     assert labels == ["Early", "Middle", "Final"]
+
+
+def test_unknown_slugs_leave_nothing_in_the_cache(api_client):
+    cache.clear()
+    for n in range(5):
+        assert api_client.get(f"/api/v1/countdowns/made-up-{n}/").status_code == 404
+    assert all(cache.get(f"countdown:version:made-up-{n}") is None for n in range(5))
+
+
+def test_a_reader_that_raced_an_extension_does_not_cache_old_data(api_client, awards):
+    """A reader that found no token, read the database, then saw a writer's token appear."""
+    cache.clear()
+    original_add = cache.add
+
+    def add_after_a_writer(key, value, timeout=None):
+        # The writer commits and replaces the token between our read and our add.
+        countdown_extend(
+            phase=awards.phases.get(label="Deadline"),
+            new_deadline=dt.datetime(2025, 12, 5, 23, 59, 59, tzinfo=UTC),
+            reason="More time",
+            now=NOW,
+        )
+        return original_add(key, value, timeout)
+
+    cache.add = add_after_a_writer
+    try:
+        stale = countdown_snapshot_for_slug("lantern-awards")
+    finally:
+        del cache.add
+    assert stale.phases[1].deadline == DEADLINE  # what it read before the extension
+    # ... but it did not cache that: the next request sees the extension.
+    assert get(api_client).json()["deadline"] == "2025-12-05T23:59:59+00:00"
