@@ -9,6 +9,7 @@ from django.utils.module_loading import import_string
 DEMO_LOADERS = [
     "cms.demo.load",
     "sponsors.demo.load",
+    "sponsors.demo_countdowns.load",
 ]
 
 
