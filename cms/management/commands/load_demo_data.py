@@ -8,6 +8,7 @@ from django.utils.module_loading import import_string
 # Each app contributes its own demo loader; they run in this order in one transaction.
 DEMO_LOADERS = [
     "cms.demo.load",
+    "sponsors.demo_ads.load",
 ]
 
 

@@ -1,0 +1,213 @@
+"""The decision's cached snapshot of the inventory, and the version key that invalidates it.
+
+Warm path, per request: one cache GET of the version key; when it equals the version this
+process already holds in memory, the snapshot is used as is (no unpickling, no SQL). When
+it differs, the snapshot of that version is taken from the shared cache, or built from the
+database (a handful of queries) and stored there for the other processes.
+
+Any save or delete of a slot, campaign or creative calls :func:`bump_inventory_version`
+(from the models' ``save()``/``delete()`` and from services that bulk-update), which writes a
+new random version at once and again when the transaction commits: the first write drops
+this process's memo immediately, the second makes sure that no other process keeps a
+snapshot it built from the rows as they were before the commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from sponsors.decision import CreativeEntry, Inventory
+
+VERSION_KEY = "ads:inventory:version"
+SNAPSHOT_KEY = "ads:inventory:snapshot:{version}"
+SNAPSHOT_TTL = 24 * 3600
+
+_memo: tuple[str, Inventory] | None = None
+
+
+def _new_version() -> str:
+    version = secrets.token_hex(8)
+    cache.set(VERSION_KEY, version, None)
+    return version
+
+
+def bump_inventory_version() -> None:
+    """Announce that the inventory changed: the next decision anywhere uses a new snapshot."""
+    global _memo
+    _memo = None
+    _new_version()
+    transaction.on_commit(_new_version)
+
+
+def current_version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        candidate = secrets.token_hex(8)
+        version = candidate if cache.add(VERSION_KEY, candidate, None) else cache.get(VERSION_KEY)
+    return version or candidate
+
+
+def get_inventory() -> Inventory:
+    """The snapshot the decision serves from (one cache GET when warm)."""
+    global _memo
+    version = current_version()
+    memo = _memo
+    if memo is not None and memo[0] == version:
+        return memo[1]
+    key = SNAPSHOT_KEY.format(version=version)
+    inventory = cache.get(key)
+    if inventory is None:
+        inventory = build_inventory()
+        cache.set(key, inventory, SNAPSHOT_TTL)
+    _memo = (version, inventory)
+    return inventory
+
+
+def forget_memo() -> None:
+    """Drop this process's in-memory snapshot (tests, benchmarks)."""
+    global _memo
+    _memo = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Building a snapshot from the database
+
+
+def _creative_payload(creative) -> dict[str, Any]:
+    """The API's creative fields that do not depend on the request (URLs made absolute later)."""
+    from cms.images import rendition_urls
+    from sponsors.models import Creative
+
+    image = None
+    text = None
+    if creative.kind == Creative.Kind.IMAGE:
+        image = {
+            "alt": creative.alt_text,
+            "renditions": [
+                (item["name"], item["url"], item["width"], item["height"])
+                for item in rendition_urls(creative.image_renditions)
+            ],
+        }
+    else:
+        text = {
+            "headline": creative.headline,
+            "body": creative.body,
+            "cta_label": creative.cta_label,
+        }
+    return {
+        "creative_id": creative.pk,
+        "campaign_id": creative.campaign_id,
+        "kind": creative.kind,
+        "width": creative.image_width if image else None,
+        "height": creative.image_height if image else None,
+        "image": image,
+        "text": text,
+    }
+
+
+def creative_entry(creative) -> CreativeEntry:
+    """Snapshot entry of a creative whose campaign and topics are loaded."""
+    from sponsors.decision import CreativeEntry
+    from sponsors.models import Campaign
+
+    campaign = creative.campaign
+    return CreativeEntry(
+        id=creative.pk,
+        name=creative.name,
+        campaign_id=campaign.pk,
+        campaign_name=campaign.name,
+        tier=campaign.tier,
+        tier_label=Campaign.Tier(campaign.tier).label,
+        weight=creative.weight,
+        kind=creative.kind,
+        width=creative.image_width,
+        height=creative.image_height,
+        starts=campaign.starts_at.timestamp(),
+        # When a creative stops serving: its campaign's end. (A countdown attached to a
+        # creative will also end it when it closes: take the earlier of the two here.)
+        ends=campaign.ends_at.timestamp() if campaign.ends_at else None,
+        include=frozenset(t.slug for t in creative.include_topics.all()),
+        exclude=frozenset(t.slug for t in creative.exclude_topics.all()),
+        goal=campaign.impression_goal,
+        even_pacing=campaign.pacing == Campaign.Pacing.EVEN,
+        cap=campaign.frequency_cap,
+        cap_period=campaign.frequency_period,
+        click_url=creative.click_url,
+        payload=_creative_payload(creative),
+        is_active=creative.is_active,
+        campaign_is_active=campaign.is_active,
+    )
+
+
+def build_inventory(
+    *, at: datetime | None = None, preview: bool = False, slot_keys: list[str] | None = None
+) -> Inventory:
+    """Read the inventory from the database into the decision's snapshot structure.
+
+    The serving snapshot holds every creative that may serve now or later (active, of an
+    active campaign that has not ended): a scheduled campaign goes live by the clock with no
+    rebuild. A preview snapshot (``preview=True``) also holds paused, ended and misfitting
+    creatives so the slot preview can say why they do not serve.
+    """
+    from django.db.models import Q
+
+    from sponsors.decision import Inventory, SlotEntry, TierPool, misfit_reason
+    from sponsors.models import Creative, Slot
+
+    at = at or timezone.now()
+    slots = Slot.objects.all()
+    if slot_keys is not None:
+        slots = slots.filter(key__in=slot_keys)
+    slots = list(slots)
+    creatives = Creative.objects.select_related("campaign").prefetch_related(
+        "slots", "include_topics", "exclude_topics"
+    )
+    if preview:
+        house_ids = [s.house_creative_id for s in slots if s.house_creative_id]
+        creatives = creatives.filter(Q(slots__in=slots) | Q(pk__in=house_ids)).distinct()
+    else:
+        creatives = creatives.servable(at)
+    entries: dict[int, CreativeEntry] = {}
+    slot_creatives: dict[int, list[CreativeEntry]] = {slot.pk: [] for slot in slots}
+    for creative in creatives:
+        entry = creative_entry(creative)
+        entries[entry.id] = entry
+        for slot in creative.slots.all():
+            if slot.pk in slot_creatives:
+                slot_creatives[slot.pk].append(entry)
+
+    result: dict[str, SlotEntry] = {}
+    for slot in slots:
+        shell = SlotEntry(
+            id=slot.pk,
+            key=slot.key,
+            name=slot.name,
+            width=slot.width,
+            height=slot.height,
+            kinds=frozenset(slot.accepted_kinds),
+            is_active=slot.is_active,
+            house=entries.get(slot.house_creative_id) if slot.house_creative_id else None,
+            pools=(),
+        )
+        assigned = sorted(slot_creatives[slot.pk], key=lambda e: (-e.tier, e.id))
+        servable = [
+            e
+            for e in assigned
+            if e.is_active and e.campaign_is_active and misfit_reason(shell, e) is None
+        ]
+        tiers = sorted({e.tier for e in servable}, reverse=True)
+        shell.pools = tuple(
+            TierPool.of(tier, [e for e in servable if e.tier == tier]) for tier in tiers
+        )
+        if preview:
+            shell.assigned = tuple((e, None) for e in assigned)
+        result[slot.key] = shell
+    return Inventory(slots=result, creatives=entries, built_at=time.time())

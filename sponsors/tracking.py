@@ -1,0 +1,204 @@
+"""Impression beacons and click redirects: signed tokens, bot detection, counting.
+
+Every placement the decision serves gets two URLs carrying a token signed with Django's
+``signing`` (HMAC with SECRET_KEY, a salt per purpose, a timestamp for expiry):
+
+* the impression beacon, which the front end calls when the creative starts to render;
+* the click URL, which redirects (302) to the creative's stored destination.
+
+A token names the placement (the served decision), creative, slot, campaign, the
+campaign's cap period and the viewer. A tampered, truncated, expired or foreign token
+(signed with another key, or for the other purpose) is refused before anything is counted
+or any redirect is made; a click never redirects anywhere but the creative's stored
+``click_url``. Each placement counts once per purpose: a replayed beacon or a second click
+of the same ad is answered as usual but counts nothing. Known bots and crawlers are counted
+in separate, non-billable columns and never feed caps or pacing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+
+from sponsors.counters import (
+    CLICK,
+    IMPRESSION,
+    TrackedEvent,
+    beacon_max_age,
+    click_max_age,
+    get_counters,
+)
+from sponsors.decision import PERIOD_SECONDS, Placement
+
+SALTS = {IMPRESSION: "sponsors.ads.impression", CLICK: "sponsors.ads.click"}
+
+VIEWER_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PLACEMENT_RE = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
+
+# Substrings of User-Agent headers sent by crawlers, link previewers, monitors and scripts.
+# Matched case-insensitively; an empty User-Agent counts as a bot too.
+BOT_PATTERNS = [
+    "bot",
+    "crawl",
+    "spider",
+    "slurp",
+    "mediapartners",
+    "adsbot",
+    "facebookexternalhit",
+    "facebookcatalog",
+    "embedly",
+    "quora link preview",
+    "outbrain",
+    "pinterest",
+    "vkshare",
+    "w3c_validator",
+    "whatsapp",
+    "skypeuripreview",
+    "bitlybot",
+    "preview",
+    "headlesschrome",
+    "phantomjs",
+    "lighthouse",
+    "pagespeed",
+    "gtmetrix",
+    "pingdom",
+    "uptime",
+    "monitor",
+    "curl/",
+    "wget/",
+    "python-requests",
+    "python-urllib",
+    "python-httpx",
+    "aiohttp",
+    "go-http-client",
+    "java/",
+    "okhttp",
+    "libwww-perl",
+    "scrapy",
+    "httpclient",
+    "node-fetch",
+    "axios/",
+    "postmanruntime",
+    "insomnia",
+]
+
+
+def _bot_regex() -> re.Pattern[str]:
+    extra = getattr(settings, "ADS_EXTRA_BOT_PATTERNS", [])
+    return re.compile("|".join(re.escape(p.lower()) for p in [*BOT_PATTERNS, *extra]))
+
+
+_BOT_RE: re.Pattern[str] | None = None
+
+
+def is_bot(user_agent: str | None) -> bool:
+    """True for known crawlers, previewers and scripts (and for a missing User-Agent)."""
+    global _BOT_RE
+    if not user_agent or not user_agent.strip():
+        return True
+    if _BOT_RE is None:
+        _BOT_RE = _bot_regex()
+    return _BOT_RE.search(user_agent.lower()) is not None
+
+
+class InvalidTokenError(Exception):
+    """The token is not one this site signed for this purpose, or it has expired."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+@dataclass(frozen=True, slots=True)
+class TokenData:
+    placement_id: str
+    creative_id: int
+    slot_id: int
+    campaign_id: int
+    cap_period: str
+    viewer: str | None
+
+
+def _payload(placement: Placement, viewer: str | None) -> str:
+    creative = placement.creative
+    cap_period = creative.cap_period if creative.cap is not None else ""
+    return (
+        f"{placement.placement_id}.{creative.id}.{placement.slot.id}."
+        f"{creative.campaign_id}.{cap_period}.{viewer or ''}"
+    )
+
+
+def make_tokens(placement: Placement, viewer: str | None) -> tuple[str, str]:
+    """(impression token, click token) for a served placement."""
+    payload = _payload(placement, viewer)
+    return (
+        signing.TimestampSigner(salt=SALTS[IMPRESSION]).sign(payload),
+        signing.TimestampSigner(salt=SALTS[CLICK]).sign(payload),
+    )
+
+
+def read_token(kind: str, token: str) -> TokenData:
+    """Verify and decode a token of ``kind``; raise InvalidTokenError for anything else."""
+    max_age = beacon_max_age() if kind == IMPRESSION else click_max_age()
+    if not token or len(token) > 400:
+        raise InvalidTokenError("This tracking link is not valid.")
+    try:
+        payload = signing.TimestampSigner(salt=SALTS[kind]).unsign(token, max_age=max_age)
+    except signing.SignatureExpired:
+        raise InvalidTokenError("This tracking link has expired.", expired=True) from None
+    except (signing.BadSignature, ValueError, TypeError, OverflowError):
+        raise InvalidTokenError("This tracking link is not valid.") from None
+    parts = payload.split(".")
+    if len(parts) != 6:
+        raise InvalidTokenError("This tracking link is not valid.")
+    placement_id, creative, slot, campaign, cap_period, viewer = parts
+    if (
+        not _PLACEMENT_RE.match(placement_id)
+        or not (creative.isdigit() and slot.isdigit() and campaign.isdigit())
+        or (cap_period and cap_period not in PERIOD_SECONDS)
+        or (viewer and not VIEWER_RE.match(viewer))
+    ):
+        raise InvalidTokenError("This tracking link is not valid.")
+    return TokenData(
+        placement_id=placement_id,
+        creative_id=int(creative),
+        slot_id=int(slot),
+        campaign_id=int(campaign),
+        cap_period=cap_period,
+        viewer=viewer or None,
+    )
+
+
+def record(kind: str, data: TokenData, *, user_agent: str | None, now: datetime) -> bool:
+    """Count one verified event (once per placement); return True if it was counted."""
+    event = TrackedEvent(
+        kind=kind,
+        placement_id=data.placement_id,
+        creative_id=data.creative_id,
+        slot_id=data.slot_id,
+        campaign_id=data.campaign_id,
+        cap_period=data.cap_period,
+        viewer=data.viewer,
+        bot=is_bot(user_agent),
+        at=now,
+    )
+    return get_counters().record(event)
+
+
+def click_destination(creative_id: int) -> str | None:
+    """The creative's stored click-through URL (from the snapshot; the database if absent)."""
+    from sponsors.inventory_cache import get_inventory
+    from sponsors.models import Creative
+
+    entry = get_inventory().creatives.get(creative_id)
+    if entry is not None:
+        url = entry.click_url
+    else:  # paused or ended since it was served: the click still goes where it promised
+        url = Creative.objects.filter(pk=creative_id).values_list("click_url", flat=True).first()
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return None
+    return url
