@@ -356,7 +356,9 @@ class DatabaseCounters:
         except IntegrityError:
             return False  # a replay (or a creative deleted since it was served)
         if event.billable_impression:
-            transaction.on_commit(lambda: self._after_count(event))
+            # Right after the write (not on commit): caps and pacing see the impression at
+            # once, even when an outer transaction is still open.
+            self._after_count(event)
         return True
 
     def _after_count(self, event: TrackedEvent) -> None:

@@ -337,6 +337,13 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 class CreativeAdminForm(forms.ModelForm):
+    click_url = forms.URLField(
+        label="Click-through URL",
+        max_length=1000,
+        assume_scheme="https",
+        help_text=Creative._meta.get_field("click_url").help_text,
+    )
+
     class Meta:
         model = Creative
         fields = [

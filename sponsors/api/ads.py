@@ -14,7 +14,6 @@ from typing import Any
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -59,7 +58,9 @@ class AdSerializer(serializers.Serializer):
     slot = serializers.CharField(help_text="The slot key this ad fills.")
     creative_id = serializers.IntegerField()
     campaign_id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=["image", "text"])
+    kind = serializers.ChoiceField(
+        choices=["image", "text"], help_text="image (a banner) or text (a promo strip)."
+    )
     width = serializers.IntegerField(allow_null=True, help_text="Image width in px (images).")
     height = serializers.IntegerField(allow_null=True, help_text="Image height in px (images).")
     image = AdImageSerializer(allow_null=True, help_text="Image banners; null for text strips.")
@@ -287,8 +288,7 @@ class ClickView(HotPathView):
         ),
         responses={
             302: OpenApiResponse(
-                description="Redirect to the creative's click-through URL.",
-                response=OpenApiTypes.NONE,
+                description="Redirect (Location header) to the creative's click-through URL."
             ),
             **ERROR_400,
             **ERROR_404,
