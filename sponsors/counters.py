@@ -169,6 +169,8 @@ return 1
 
 
 class RedisCounters:
+    buffered = True  # events wait in Redis for ads_flush
+
     def __init__(self) -> None:
         from django_redis import get_redis_connection
 
@@ -183,6 +185,19 @@ class RedisCounters:
 
     def record(self, event: TrackedEvent) -> bool:
         """Count one event unless its placement was already counted; True if counted."""
+        return bool(self.record_script(**self._script_call(event)))
+
+    def record_versioned(self, event: TrackedEvent) -> tuple[bool, str | None]:
+        """``record`` plus the inventory version, in the same round trip."""
+        from sponsors.inventory_cache import VERSION_KEY
+
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(self.key(VERSION_KEY))
+        self.record_script(**self._script_call(event), client=pipe)
+        raw, counted = pipe.execute()
+        return bool(counted), raw.decode() if raw is not None else None
+
+    def _script_call(self, event: TrackedEvent) -> dict:
         keys = [
             self.key(f"ads:seen:{event.receipt}"),
             self.key(PENDING_KEY),
@@ -199,19 +214,35 @@ class RedisCounters:
             "1" if event.billable_impression else "0",
             PERIOD_SECONDS.get(event.cap_period, 0) + 60,
         ]
-        return bool(self.record_script(keys=keys, args=args))
+        return {"keys": keys, "args": args}
 
     # -- reading (decision.CounterReader)
 
     def read(self, *, campaigns, caps, viewer, now):
+        delivered, seen, _ = self._read(campaigns, caps, viewer, now, with_version=False)
+        return delivered, seen
+
+    def read_versioned(self, *, campaigns, caps, viewer, now):
+        """``read`` plus the inventory version, in the same round trip."""
+        return self._read(campaigns, caps, viewer, now, with_version=True)
+
+    def _read(self, campaigns, caps, viewer, now, *, with_version: bool):
+        from sponsors.inventory_cache import VERSION_KEY
+
         campaigns = sorted(campaigns)
         cap_list = sorted(caps) if viewer else []
         pipe = self.client.pipeline(transaction=False)
+        if with_version:
+            pipe.get(self.key(VERSION_KEY))
         if campaigns:
             pipe.hmget(self.key(DELIVERED_KEY), [SEEDED_FIELD, *campaigns])
         if cap_list:
             pipe.mget([self.key(cap_key(c, viewer, p, now)) for c, p in cap_list])
-        results = pipe.execute()
+        results = pipe.execute() if (with_version or campaigns or cap_list) else []
+        version = None
+        if with_version:
+            raw = results.pop(0)
+            version = raw.decode() if raw is not None else None
         delivered: dict[int, int] = {}
         seen: dict[tuple[int, str], int] = {}
         if campaigns:
@@ -223,7 +254,7 @@ class RedisCounters:
         if cap_list:
             values = results.pop(0)
             seen = {k: int(v or 0) for k, v in zip(cap_list, values, strict=True)}
-        return delivered, seen
+        return delivered, seen, version
 
     def seed_delivered(self) -> None:
         """Rebuild the campaign totals hash from the database after Redis lost it.
@@ -346,6 +377,8 @@ def flush_redis(store: RedisCounters, *, recover_after: float = 60.0) -> FlushRe
 
 
 class DatabaseCounters:
+    buffered = False
+
     def record(self, event: TrackedEvent) -> bool:
         from sponsors.models import TrackingReceipt
 
@@ -360,6 +393,17 @@ class DatabaseCounters:
             # once, even when an outer transaction is still open.
             self._after_count(event)
         return True
+
+    def record_versioned(self, event: TrackedEvent) -> tuple[bool, str | None]:
+        from sponsors.inventory_cache import read_version
+
+        return self.record(event), read_version()
+
+    def read_versioned(self, *, campaigns, caps, viewer, now):
+        from sponsors.inventory_cache import read_version
+
+        delivered, seen = self.read(campaigns=campaigns, caps=caps, viewer=viewer, now=now)
+        return delivered, seen, read_version()
 
     def _after_count(self, event: TrackedEvent) -> None:
         # Not cached yet: the next read takes the total from the database.
@@ -406,6 +450,11 @@ def uses_redis() -> bool:
 @memoize
 def _redis_store() -> RedisCounters:
     return RedisCounters()
+
+
+def redis_client():
+    """The raw Redis client when Redis is configured, else None."""
+    return _redis_store().client if uses_redis() else None
 
 
 def get_counters() -> RedisCounters | DatabaseCounters:

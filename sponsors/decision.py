@@ -32,16 +32,18 @@ the result is the same as a scan, only faster.
 from __future__ import annotations
 
 import bisect
-import secrets
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from random import Random
 from typing import Any, Protocol
 
-# Draws per slot read before the first counter round trip, and rounds before a full scan.
+# Draws per slot whose counters the first round trip reads (the first usually qualifies),
+# draws per later round, and rounds before a full scan of the tier.
+FIRST_DRAWS = 2
 DRAW_BATCH = 8
-DRAW_ROUNDS = 3
+DRAW_ROUNDS = 4
 
 HOUR = "hour"
 DAY = "day"
@@ -432,8 +434,17 @@ def _house_ok(slot: SlotEntry, page: _Page) -> bool:
     )
 
 
+# Placement ids only need to be unique (tokens are signed, so guessing one gains nothing): a
+# per-process generator seeded from the OS, reseeded in every forked worker, avoids a system
+# call per id.
+_ids = Random()
+os.register_at_fork(after_in_child=_ids.seed)
+_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
 def new_placement_id() -> str:
-    return secrets.token_urlsafe(12)
+    bits = _ids.getrandbits(96)
+    return "".join(_ID_ALPHABET[(bits >> shift) & 63] for shift in range(0, 96, 6))
 
 
 def decide(
@@ -458,7 +469,7 @@ def decide(
     for slot in slots:
         if slot.is_active and slot.pools:
             draws = _TierDraws(slot.pools[0], page, rng)
-            batch = draws.draw_batch(DRAW_BATCH)
+            batch = draws.draw_batch(FIRST_DRAWS)
             first[slot.id] = (draws, batch)
     view.prefetch(
         e for _, batch in first.values() for e in batch if e is not None and page.static_ok(e)

@@ -1,9 +1,11 @@
 """The decision's cached snapshot of the inventory, and the version key that invalidates it.
 
-Warm path, per request: one cache GET of the version key; when it equals the version this
+Warm path, per request: one read of the version key; when it equals the version this
 process already holds in memory, the snapshot is used as is (no unpickling, no SQL). When
 it differs, the snapshot of that version is taken from the shared cache, or built from the
-database (a handful of queries) and stored there for the other processes.
+database (a handful of queries) and stored there for the other processes. The page
+decision reads the version in the same Redis round trip as its counters
+(:func:`serve_page`), and the click in the same round trip as its count.
 
 Any save or delete of a slot, campaign or creative calls :func:`bump_inventory_version`
 (from the models' ``save()``/``delete()`` and from services that bulk-update), which writes a
@@ -24,19 +26,47 @@ from django.db import transaction
 from django.utils import timezone
 
 if TYPE_CHECKING:
-    from sponsors.decision import CreativeEntry, Inventory
+    from sponsors.decision import CreativeEntry, Inventory, PageDecision
 
 VERSION_KEY = "ads:inventory:version"
 SNAPSHOT_KEY = "ads:inventory:snapshot:{version}"
 SNAPSHOT_TTL = 24 * 3600
 
 _memo: tuple[str, Inventory] | None = None
+_UNSET = object()
 
 
-def _new_version() -> str:
-    version = secrets.token_hex(8)
+def _redis():
+    from sponsors.counters import redis_client
+
+    return redis_client()
+
+
+def read_version() -> str | None:
+    """The current inventory version (raw in Redis, so a pipeline can read it too)."""
+    client = _redis()
+    if client is not None:
+        raw = client.get(cache.make_key(VERSION_KEY))
+        try:
+            return raw.decode("ascii") if raw is not None else None
+        except UnicodeDecodeError:  # not ours (e.g. written by an older release): replace it
+            _new_version()
+            return read_version()
+    return cache.get(VERSION_KEY)
+
+
+def _write_version(version: str, *, only_if_missing: bool = False) -> bool:
+    client = _redis()
+    if client is not None:
+        return bool(client.set(cache.make_key(VERSION_KEY), version, nx=only_if_missing))
+    if only_if_missing:
+        return cache.add(VERSION_KEY, version, None)
     cache.set(VERSION_KEY, version, None)
-    return version
+    return True
+
+
+def _new_version() -> None:
+    _write_version(secrets.token_hex(8))
 
 
 def bump_inventory_version() -> None:
@@ -48,17 +78,21 @@ def bump_inventory_version() -> None:
 
 
 def current_version() -> str:
-    version = cache.get(VERSION_KEY)
-    if version is None:
+    version = read_version()
+    if version is None:  # first use, or the cache was emptied
         candidate = secrets.token_hex(8)
-        version = candidate if cache.add(VERSION_KEY, candidate, None) else cache.get(VERSION_KEY)
-    return version or candidate
+        version = candidate if _write_version(candidate, only_if_missing=True) else read_version()
+        version = version or candidate
+    return version
 
 
-def get_inventory() -> Inventory:
-    """The snapshot the decision serves from (one cache GET when warm)."""
+def get_inventory(version: str | None = None) -> Inventory:
+    """The snapshot the decision serves from (one cache GET when warm).
+
+    ``version``: the current version when the caller has just read it.
+    """
     global _memo
-    version = current_version()
+    version = version or current_version()
     memo = _memo
     if memo is not None and memo[0] == version:
         return memo[1]
@@ -69,6 +103,57 @@ def get_inventory() -> Inventory:
         cache.set(key, inventory, SNAPSHOT_TTL)
     _memo = (version, inventory)
     return inventory
+
+
+def memoized_version() -> str | None:
+    memo = _memo
+    return memo[0] if memo is not None else None
+
+
+class VersionCheckingReader:
+    """A counter reader whose first round trip also reads the inventory version."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.version: Any = _UNSET
+
+    def read(self, *, campaigns, caps, viewer, now):
+        if self.version is _UNSET:
+            delivered, seen, self.version = self.store.read_versioned(
+                campaigns=campaigns, caps=caps, viewer=viewer, now=now
+            )
+            return delivered, seen
+        return self.store.read(campaigns=campaigns, caps=caps, viewer=viewer, now=now)
+
+    def seen_version(self) -> str | None:
+        if self.version is _UNSET:
+            self.version = read_version()
+        return self.version
+
+
+def serve_page(slot_keys, context, *, now: datetime, rng) -> PageDecision:
+    """The decision as the API serves it, in one cache round trip when warm.
+
+    Decides optimistically with this process's snapshot while the counters it needs and the
+    current version are read together; in the rare case the version moved on, decides
+    again with the new snapshot. Nothing is written, so a discarded decision leaves no trace.
+    """
+    from sponsors.counters import get_counters
+    from sponsors.decision import decide
+
+    store = get_counters()
+    memo = _memo
+    if memo is not None:
+        version, inventory = memo
+        reader = VersionCheckingReader(store)
+        decision = decide(inventory, slot_keys, context, now=now, counters=reader, rng=rng)
+        seen = reader.seen_version()
+        if seen == version:
+            return decision
+        inventory = get_inventory(seen)
+    else:
+        inventory = get_inventory()
+    return decide(inventory, slot_keys, context, now=now, counters=store, rng=rng)
 
 
 def forget_memo() -> None:

@@ -132,13 +132,22 @@ def _payload(placement: Placement, viewer: str | None) -> str:
     )
 
 
+_signers: dict[tuple, signing.TimestampSigner] = {}
+
+
+def _signer(kind: str) -> signing.TimestampSigner:
+    """One signer per purpose and key set, reused (building one reads several settings)."""
+    key = (kind, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+    signer = _signers.get(key)
+    if signer is None:
+        signer = _signers[key] = signing.TimestampSigner(salt=SALTS[kind])
+    return signer
+
+
 def make_tokens(placement: Placement, viewer: str | None) -> tuple[str, str]:
     """(impression token, click token) for a served placement."""
     payload = _payload(placement, viewer)
-    return (
-        signing.TimestampSigner(salt=SALTS[IMPRESSION]).sign(payload),
-        signing.TimestampSigner(salt=SALTS[CLICK]).sign(payload),
-    )
+    return _signer(IMPRESSION).sign(payload), _signer(CLICK).sign(payload)
 
 
 def read_token(kind: str, token: str) -> TokenData:
@@ -147,7 +156,7 @@ def read_token(kind: str, token: str) -> TokenData:
     if not token or len(token) > 400:
         raise InvalidTokenError("This tracking link is not valid.")
     try:
-        payload = signing.TimestampSigner(salt=SALTS[kind]).unsign(token, max_age=max_age)
+        payload = _signer(kind).unsign(token, max_age=max_age)
     except signing.SignatureExpired:
         raise InvalidTokenError("This tracking link has expired.", expired=True) from None
     except (signing.BadSignature, ValueError, TypeError, OverflowError):
@@ -175,7 +184,11 @@ def read_token(kind: str, token: str) -> TokenData:
 
 def record(kind: str, data: TokenData, *, user_agent: str | None, now: datetime) -> bool:
     """Count one verified event (once per placement); return True if it was counted."""
-    event = TrackedEvent(
+    return get_counters().record(_event(kind, data, user_agent=user_agent, now=now))
+
+
+def _event(kind: str, data: TokenData, *, user_agent: str | None, now: datetime) -> TrackedEvent:
+    return TrackedEvent(
         kind=kind,
         placement_id=data.placement_id,
         creative_id=data.creative_id,
@@ -186,15 +199,32 @@ def record(kind: str, data: TokenData, *, user_agent: str | None, now: datetime)
         bot=is_bot(user_agent),
         at=now,
     )
-    return get_counters().record(event)
 
 
-def click_destination(creative_id: int) -> str | None:
+def record_click(data: TokenData, *, user_agent: str | None, now: datetime) -> str | None:
+    """Count a verified click (once per placement); return where it goes, None if nowhere.
+
+    The count and the inventory version are read in one round trip. A click on a creative
+    deleted since it was served answers None; its count is dropped (the database refuses it,
+    the Redis flush skips it).
+    """
+    event = _event(CLICK, data, user_agent=user_agent, now=now)
+    store = get_counters()
+    if not store.buffered:  # database counters: look first, count only a click that goes
+        destination = click_destination(data.creative_id)
+        if destination is not None:
+            store.record(event)
+        return destination
+    _, version = store.record_versioned(event)
+    return click_destination(data.creative_id, version=version)
+
+
+def click_destination(creative_id: int, *, version: str | None = None) -> str | None:
     """The creative's stored click-through URL (from the snapshot; the database if absent)."""
     from sponsors.inventory_cache import get_inventory
     from sponsors.models import Creative
 
-    entry = get_inventory().creatives.get(creative_id)
+    entry = get_inventory(version).creatives.get(creative_id)
     if entry is not None:
         url = entry.click_url
     else:  # paused or ended since it was served: the click still goes where it promised

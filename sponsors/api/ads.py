@@ -7,27 +7,28 @@ warm decision makes no SQL query.
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import re
 from typing import Any
 
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cms.api.errors import ERROR_400, ERROR_404
 from cms.api.serializers import RenditionSerializer
 from sponsors import tracking
-from sponsors.counters import CLICK, IMPRESSION, get_counters
-from sponsors.decision import PageContext, PageDecision, Placement, decide
-from sponsors.inventory_cache import get_inventory
+from sponsors.counters import CLICK, IMPRESSION
+from sponsors.decision import PageContext, PageDecision, Placement
+from sponsors.inventory_cache import serve_page
 
 MAX_SLOTS = 10
 MAX_TOPICS = 20
@@ -35,8 +36,10 @@ _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 _SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,80}$")
 NO_STORE = "no-store, private"
 
-# Fork-safe (reads os.urandom), so gunicorn workers never share a sequence.
-_rng = random.SystemRandom()
+# Weighted draws: a per-process generator seeded from the OS and reseeded in every forked
+# worker, so workers never share a sequence (SystemRandom would cost a system call a draw).
+_rng = random.Random()
+os.register_at_fork(after_in_child=_rng.seed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,11 +192,27 @@ def decision_data(decision: PageDecision, viewer: str | None, base: str, now) ->
 
 
 class HotPathView(APIView):
-    """No authentication, permissions or throttles to evaluate: anonymous and public."""
+    """Anonymous, public views on the hot path.
+
+    Successful requests skip DRF's per-request machinery (content negotiation,
+    authentication, permission and throttle checks, renderer): the handlers are written
+    against Django's request and return finished responses. Anything a handler raises is
+    answered by running the request through DRF's full dispatch, so errors keep the API's
+    one error format; handlers raise before they write anything, so the rerun is harmless.
+    """
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
     renderer_classes = [JSONRenderer]
+
+    def dispatch(self, request, *args, **kwargs):
+        handler = getattr(self, request.method.lower(), None)
+        if handler is not None and request.method.lower() in self.http_method_names:
+            try:
+                return handler(request, *args, **kwargs)
+            except (APIException, Http404):
+                pass
+        return super().dispatch(request, *args, **kwargs)
 
 
 class AdDecisionView(HotPathView):
@@ -228,15 +247,18 @@ class AdDecisionView(HotPathView):
         responses={200: AdDecisionSerializer, **ERROR_400},
     )
     def get(self, request):
-        slots, context = parse_request(request.query_params)
+        slots, context = parse_request(request.GET)
         now = timezone.now()
-        decision = decide(
-            get_inventory(), slots, context, now=now, counters=get_counters(), rng=_rng
-        )
+        decision = serve_page(slots, context, now=now, rng=_rng)
         base = f"{request.scheme}://{request.get_host()}"
-        response = Response(decision_data(decision, context.viewer, base, now))
-        response["Cache-Control"] = NO_STORE
-        return response
+        body = json.dumps(
+            decision_data(decision, context.viewer, base, now),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return HttpResponse(
+            body, content_type="application/json", headers={"Cache-Control": NO_STORE}
+        )
 
 
 def _verified(kind: str, token: str) -> tracking.TokenData:
@@ -296,12 +318,11 @@ class ClickView(HotPathView):
     )
     def get(self, request, token: str):
         data = _verified(CLICK, token)
-        destination = tracking.click_destination(data.creative_id)
+        destination = tracking.record_click(
+            data, user_agent=request.META.get("HTTP_USER_AGENT"), now=timezone.now()
+        )
         if destination is None:
             raise NotFound("This ad no longer exists.")
-        tracking.record(
-            CLICK, data, user_agent=request.META.get("HTTP_USER_AGENT"), now=timezone.now()
-        )
         response = HttpResponseRedirect(destination)
         response["Cache-Control"] = NO_STORE
         response["Referrer-Policy"] = "no-referrer-when-downgrade"
