@@ -16,7 +16,15 @@ from django.utils import timezone
 
 from cms.demo import demo_image
 from cms.models import Topic
-from sponsors.models import Campaign, Creative, DeliveryCounter, FlushedBatch, Slot, Sponsor
+from sponsors.models import (
+    Campaign,
+    Creative,
+    DeliveryCounter,
+    FlushedBatch,
+    Slot,
+    Sponsor,
+    TrackingReceipt,
+)
 
 TOPICS = [f"bench-topic-{n:02d}" for n in range(1, 21)]
 PAGE_SLOTS = ["sitewide-strip", "leaderboard", "article-sidebar"]
@@ -139,7 +147,7 @@ def add_creatives(
 def reset_and_load(*, creatives: int = 200, seed: int = 2026) -> dict:
     """Empty the ad tables and load the benchmark inventory; return a summary."""
     rng = random.Random(seed)
-    for model in (DeliveryCounter, FlushedBatch):
+    for model in (DeliveryCounter, FlushedBatch, TrackingReceipt):
         model.objects.all().delete()
     Slot.objects.update(house_creative=None)
     Creative.objects.all().delete()

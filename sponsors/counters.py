@@ -154,17 +154,30 @@ def database_totals(campaign_ids: Iterable[int]) -> dict[int, int]:
 # Redis
 
 
+# KEYS: receipt, pending hash, campaign totals, inventory version, [viewer cap key]
+# ARGV: receipt TTL, pending field, campaign id, billable impression (1/0), cap TTL
 RECORD_SCRIPT = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+local version = redis.call('GET', KEYS[4])
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0, version} end
 redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
 if ARGV[4] == '1' then
   redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
-  if #KEYS >= 4 then
-    redis.call('INCR', KEYS[4])
-    redis.call('EXPIRE', KEYS[4], ARGV[5])
+  if #KEYS >= 5 then
+    redis.call('INCR', KEYS[5])
+    redis.call('EXPIRE', KEYS[5], ARGV[5])
   end
 end
-return 1
+return {1, version}
+"""
+
+
+READ_SCRIPT = """
+local out = {false, {}, {}}
+local n = tonumber(ARGV[1])
+if ARGV[2] == '1' then out[1] = redis.call('GET', KEYS[1]) end
+if n > 0 then out[2] = redis.call('HMGET', KEYS[2], unpack(ARGV, 3, n + 2)) end
+if #KEYS > 2 then out[3] = redis.call('MGET', unpack(KEYS, 3)) end
+return out
 """
 
 
@@ -176,32 +189,34 @@ class RedisCounters:
 
         self.client = get_redis_connection("default")
         self.record_script = self.client.register_script(RECORD_SCRIPT)
+        self.read_script = self.client.register_script(READ_SCRIPT)
+        # Keys carry the cache's prefix and version (several installs may share one Redis).
+        # Worked out once: the cache's make_key goes through a thread-local proxy per call.
+        prefix = cache.make_key("")
+        self._prefix = prefix if cache.make_key("k") == prefix + "k" else None
 
-    @staticmethod
-    def key(name: str) -> str:
-        return cache.make_key(name)
+    def key(self, name: str) -> str:
+        return self._prefix + name if self._prefix is not None else cache.make_key(name)
 
     # -- writing
 
     def record(self, event: TrackedEvent) -> bool:
         """Count one event unless its placement was already counted; True if counted."""
-        return bool(self.record_script(**self._script_call(event)))
+        return self.record_versioned(event)[0]
 
     def record_versioned(self, event: TrackedEvent) -> tuple[bool, str | None]:
-        """``record`` plus the inventory version, in the same round trip."""
-        from sponsors.inventory_cache import VERSION_KEY
-
-        pipe = self.client.pipeline(transaction=False)
-        pipe.get(self.key(VERSION_KEY))
-        self.record_script(**self._script_call(event), client=pipe)
-        raw, counted = pipe.execute()
-        return bool(counted), raw.decode() if raw is not None else None
+        """``record`` plus the inventory version, in the same round trip (one script call)."""
+        counted, raw = self.record_script(**self._script_call(event))
+        return bool(counted), raw.decode() if raw else None
 
     def _script_call(self, event: TrackedEvent) -> dict:
+        from sponsors.inventory_cache import VERSION_KEY
+
         keys = [
             self.key(f"ads:seen:{event.receipt}"),
             self.key(PENDING_KEY),
             self.key(DELIVERED_KEY),
+            self.key(VERSION_KEY),
         ]
         if event.billable_impression and event.cap_period and event.viewer:
             keys.append(
@@ -227,33 +242,27 @@ class RedisCounters:
         return self._read(campaigns, caps, viewer, now, with_version=True)
 
     def _read(self, campaigns, caps, viewer, now, *, with_version: bool):
+        """Version, campaign totals and cap counts in one script call (one round trip)."""
         from sponsors.inventory_cache import VERSION_KEY
 
         campaigns = sorted(campaigns)
         cap_list = sorted(caps) if viewer else []
-        pipe = self.client.pipeline(transaction=False)
-        if with_version:
-            pipe.get(self.key(VERSION_KEY))
-        if campaigns:
-            pipe.hmget(self.key(DELIVERED_KEY), [SEEDED_FIELD, *campaigns])
-        if cap_list:
-            pipe.mget([self.key(cap_key(c, viewer, p, now)) for c, p in cap_list])
-        results = pipe.execute() if (with_version or campaigns or cap_list) else []
-        version = None
-        if with_version:
-            raw = results.pop(0)
-            version = raw.decode() if raw is not None else None
+        if not (with_version or campaigns or cap_list):
+            return {}, {}, None
+        keys = [self.key(VERSION_KEY), self.key(DELIVERED_KEY)]
+        keys += [self.key(cap_key(c, viewer, p, now)) for c, p in cap_list]
+        fields = [SEEDED_FIELD, *campaigns] if campaigns else []
+        raw_version, totals, counts = self.read_script(
+            keys=keys, args=[len(fields), "1" if with_version else "0", *fields]
+        )
+        version = raw_version.decode() if raw_version else None
         delivered: dict[int, int] = {}
-        seen: dict[tuple[int, str], int] = {}
         if campaigns:
-            values = results.pop(0)
-            if values[0] is None:
+            if totals[0] is None:
                 self.seed_delivered()
-                values = self.client.hmget(self.key(DELIVERED_KEY), [SEEDED_FIELD, *campaigns])
-            delivered = {c: int(v or 0) for c, v in zip(campaigns, values[1:], strict=True)}
-        if cap_list:
-            values = results.pop(0)
-            seen = {k: int(v or 0) for k, v in zip(cap_list, values, strict=True)}
+                totals = self.client.hmget(self.key(DELIVERED_KEY), fields)
+            delivered = {c: int(v or 0) for c, v in zip(campaigns, totals[1:], strict=True)}
+        seen = {k: int(v or 0) for k, v in zip(cap_list, counts, strict=True)}
         return delivered, seen, version
 
     def seed_delivered(self) -> None:

@@ -39,9 +39,10 @@ from datetime import UTC, datetime
 from random import Random
 from typing import Any, Protocol
 
-# Draws per slot whose counters the first round trip reads (the first usually qualifies),
-# draws per later round, and rounds before a full scan of the tier.
-FIRST_DRAWS = 2
+# Draws whose counters are read together, per slot and tier, the first time a tier is
+# tried (the first draw usually qualifies); then draws per later round, and rounds before
+# a full scan of a tier.
+FIRST_DRAWS = 3
 DRAW_BATCH = 8
 DRAW_ROUNDS = 4
 
@@ -324,13 +325,16 @@ class _Page:
         self.campaign_picks: dict[int, int] = {}
 
     def static_ok(self, entry: CreativeEntry) -> bool:
+        """Dates and targeting: what needs no counter."""
         return (
-            entry.id not in self.used
-            and schedule_reason(entry, self.now_ts) is None
+            schedule_reason(entry, self.now_ts) is None
             and targeting_reason(entry, self.topics) is None
         )
 
     def counters_ok(self, entry: CreativeEntry) -> bool:
+        """Not on the page yet, goal and pacing, the viewer's cap (counters prefetched)."""
+        if entry.id in self.used:
+            return False
         if entry.goal is not None:
             delivered = self.counters.delivered.get(entry.campaign_id, 0)
             if delivery_reason(entry, delivered, self.now_ts) is not None:
@@ -352,23 +356,23 @@ class _TierDraws:
     The page's lists are "everywhere" plus one per page topic the tier targets. A creative
     included on several of the page's topics is in several lists; a draw counts only from
     the first of them in page order, so every creative's chance stays proportional to its
-    weight.
+    weight. Draws failing a rule are dropped (rejection sampling), and the survivors wait in
+    ``pending``, in draw order, until their counters are known.
     """
 
     def __init__(self, pool: TierPool, page: _Page, rng: Random) -> None:
-        self.pool = pool
+        self.page = page
         self.rng = rng
         self.lists: list[tuple[int, WeightedList]] = []
-        self.topics: list[str] = []  # topic of list i (index 0 is "everywhere")
         if pool.everywhere.total:
             self.lists.append((-1, pool.everywhere))
         for index, slug in enumerate(page.topic_order):
             weighted = pool.by_topic.get(slug)
             if weighted is not None and weighted.total:
                 self.lists.append((index, weighted))
-        self.topic_order = page.topic_order
         self.total = sum(w.total for _, w in self.lists)
         self.pending: list[CreativeEntry] = []
+        self.rounds = 0
 
     def _one(self) -> CreativeEntry | None:
         point = self.rng.random() * self.total
@@ -376,15 +380,31 @@ class _TierDraws:
             if point < weighted.total:
                 entry = weighted.draw(int(point))
                 if topic_index > 0 and any(
-                    slug in entry.include for slug in self.topic_order[:topic_index]
+                    slug in entry.include for slug in self.page.topic_order[:topic_index]
                 ):
                     return None  # counted from an earlier list of the page
                 return entry
             point -= weighted.total
         return None  # float rounding at the very end of the range: draw again
 
-    def draw_batch(self, size: int) -> list[CreativeEntry | None]:
-        return [self._one() for _ in range(size)] if self.total else []
+    def draw(self, size: int) -> list[CreativeEntry]:
+        """Draw ``size`` times; keep (in ``pending``) the draws that pass the static rules."""
+        self.rounds += 1
+        static_ok = self.page.static_ok
+        for _ in range(size):
+            entry = self._one()
+            if entry is not None and static_ok(entry):
+                self.pending.append(entry)
+        return self.pending
+
+    def take(self) -> CreativeEntry | None:
+        """The first pending draw that passes every rule (counters must be prefetched)."""
+        counters_ok = self.page.counters_ok
+        for entry in self.pending:
+            if counters_ok(entry):
+                return entry
+        self.pending = []
+        return None
 
     def all_entries(self) -> list[CreativeEntry]:
         seen: set[int] = set()
@@ -401,20 +421,18 @@ def _weighted_choice(entries: Sequence[CreativeEntry], rng: Random) -> CreativeE
     return WeightedList.of(entries).draw(int(rng.random() * sum(e.weight for e in entries)))
 
 
-def _choose_in_tier(
-    draws: _TierDraws, page: _Page, rng: Random, first_batch: list | None = None
-) -> CreativeEntry | None:
+def _choose_in_tier(draws: _TierDraws, rng: Random) -> CreativeEntry | None:
+    """Weighted random among the tier's creatives that pass every rule, or None."""
     if not draws.total:
         return None
-    for round_ in range(DRAW_ROUNDS):
-        if round_ == 0 and first_batch is not None:
-            batch = first_batch
-        else:
-            batch = draws.draw_batch(DRAW_BATCH)
-        page.counters.prefetch(e for e in batch if e is not None and page.static_ok(e))
-        for entry in batch:
-            if entry is not None and page.static_ok(entry) and page.counters_ok(entry):
-                return entry
+    page = draws.page
+    while True:
+        chosen = draws.take()
+        if chosen is not None:
+            return chosen
+        if draws.rounds >= DRAW_ROUNDS:
+            break
+        page.counters.prefetch(draws.draw(DRAW_BATCH))
     # Most draws failed: scan the whole tier so a rare eligible creative is still found.
     eligible = [e for e in draws.all_entries() if page.static_ok(e)]
     page.counters.prefetch(eligible)
@@ -463,17 +481,15 @@ def decide(
     unknown = [key for key in keys if key not in inventory.slots]
     slots = [inventory.slots[key] for key in keys if key in inventory.slots]
 
-    # Draw a first batch for the top tier of every slot, and read the counters of all of
-    # them in one round trip: most pages need no other.
-    first: dict[int, tuple[_TierDraws, list]] = {}
+    # A first few draws in the top tier of every slot, and the counters of all of them in
+    # one round trip: most pages need no other. Lower tiers are drawn from only when needed.
+    first: dict[int, _TierDraws] = {}
     for slot in slots:
         if slot.is_active and slot.pools:
-            draws = _TierDraws(slot.pools[0], page, rng)
-            batch = draws.draw_batch(FIRST_DRAWS)
-            first[slot.id] = (draws, batch)
-    view.prefetch(
-        e for _, batch in first.values() for e in batch if e is not None and page.static_ok(e)
-    )
+            draws = first[slot.id] = _TierDraws(slot.pools[0], page, rng)
+            if draws.total:
+                draws.draw(FIRST_DRAWS)
+    view.prefetch(e for draws in first.values() for e in draws.pending)
 
     placements: dict[str, Placement | None] = {}
     for slot in slots:
@@ -481,11 +497,10 @@ def decide(
         house = False
         if slot.is_active:
             for index, pool in enumerate(slot.pools):
-                if index == 0:
-                    draws, batch = first[slot.id]
-                    chosen = _choose_in_tier(draws, page, rng, batch)
-                else:
-                    chosen = _choose_in_tier(_TierDraws(pool, page, rng), page, rng)
+                draws = first[slot.id] if index == 0 else _TierDraws(pool, page, rng)
+                if index and draws.total:
+                    view.prefetch(draws.draw(FIRST_DRAWS))
+                chosen = _choose_in_tier(draws, rng)
                 if chosen is not None:
                     break
             if chosen is None and _house_ok(slot, page):

@@ -37,16 +37,20 @@ _UNSET = object()
 
 
 def _redis():
-    from sponsors.counters import redis_client
+    """(client, key of the version) with Redis, else (None, None)."""
+    from sponsors.counters import get_counters, uses_redis
 
-    return redis_client()
+    if not uses_redis():
+        return None, None
+    store = get_counters()
+    return store.client, store.key(VERSION_KEY)
 
 
 def read_version() -> str | None:
     """The current inventory version (raw in Redis, so a pipeline can read it too)."""
-    client = _redis()
+    client, key = _redis()
     if client is not None:
-        raw = client.get(cache.make_key(VERSION_KEY))
+        raw = client.get(key)
         try:
             return raw.decode("ascii") if raw is not None else None
         except UnicodeDecodeError:  # not ours (e.g. written by an older release): replace it
@@ -56,9 +60,9 @@ def read_version() -> str | None:
 
 
 def _write_version(version: str, *, only_if_missing: bool = False) -> bool:
-    client = _redis()
+    client, key = _redis()
     if client is not None:
-        return bool(client.set(cache.make_key(VERSION_KEY), version, nx=only_if_missing))
+        return bool(client.set(key, version, nx=only_if_missing))
     if only_if_missing:
         return cache.add(VERSION_KEY, version, None)
     cache.set(VERSION_KEY, version, None)

@@ -17,12 +17,15 @@ in separate, non-billable columns and never feed caps or pacing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.core import signing
+from django.utils.encoding import force_bytes
 
 from sponsors.counters import (
     CLICK,
@@ -132,15 +135,37 @@ def _payload(placement: Placement, viewer: str | None) -> str:
     )
 
 
-_signers: dict[tuple, signing.TimestampSigner] = {}
+class _Signer(signing.TimestampSigner):
+    """Django's TimestampSigner, same tokens, with its HMAC keys derived once.
+
+    ``signing.base64_hmac`` derives the HMAC key from the salt and the secret on every call;
+    here the keyed HMAC of each key is built once and copied per signature.
+    """
+
+    def __init__(self, *, salt: str) -> None:
+        super().__init__(salt=salt)
+        self._keyed: dict[str, hmac.HMAC] = {}
+
+    def signature(self, value, key=None) -> str:
+        key = key or self.key
+        keyed = self._keyed.get(key)
+        if keyed is None:
+            derived = hashlib.sha256(force_bytes(self.salt + "signer" + key)).digest()
+            keyed = self._keyed[key] = hmac.new(derived, digestmod=hashlib.sha256)
+        mac = keyed.copy()
+        mac.update(force_bytes(value))
+        return signing.b64_encode(mac.digest()).decode()
 
 
-def _signer(kind: str) -> signing.TimestampSigner:
+_signers: dict[tuple, _Signer] = {}
+
+
+def _signer(kind: str) -> _Signer:
     """One signer per purpose and key set, reused (building one reads several settings)."""
     key = (kind, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
     signer = _signers.get(key)
     if signer is None:
-        signer = _signers[key] = signing.TimestampSigner(salt=SALTS[kind])
+        signer = _signers[key] = _Signer(salt=SALTS[kind])
     return signer
 
 

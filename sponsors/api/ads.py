@@ -12,6 +12,7 @@ import os
 import random
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -32,6 +33,7 @@ from sponsors.inventory_cache import serve_page
 
 MAX_SLOTS = 10
 MAX_TOPICS = 20
+MAX_PARAMS = 20
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 _SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,80}$")
 NO_STORE = "no-store, private"
@@ -191,6 +193,66 @@ def decision_data(decision: PageDecision, viewer: str | None, base: str, now) ->
     }
 
 
+# The decision's JSON is assembled from fragments: each creative's fields that do not change
+# between requests are serialized once per host (the rendition URLs are absolute) and kept
+# while the snapshot they came from is in use; only the slot, the house flag and the two
+# signed URLs are serialized per ad. ``render_decision`` returns exactly the JSON of
+# ``decision_data`` (a test checks it).
+_fragments: dict[tuple[int, str], tuple[Any, str]] = {}
+
+
+def _fragment(placement: Placement, base: str) -> str:
+    creative = placement.creative
+    key = (id(creative), base)
+    cached = _fragments.get(key)
+    if cached is not None and cached[0] is creative:
+        return cached[1]
+    data = placement_data(placement, None, base)
+    static = {
+        name: data[name]
+        for name in (
+            "creative_id",
+            "campaign_id",
+            "kind",
+            "width",
+            "height",
+            "image",
+            "text",
+            "countdown",
+        )
+    }
+    fragment = json.dumps(static, ensure_ascii=False, separators=(",", ":"))[1:-1]
+    if len(_fragments) > 20_000:
+        _fragments.clear()
+    _fragments[key] = (creative, fragment)
+    return fragment
+
+
+def render_decision(decision: PageDecision, viewer: str | None, base: str, now) -> bytes:
+    """The JSON body of ``decision_data(...)``, built from cached fragments."""
+    dumps = json.dumps
+    impression_prefix = base + _path_prefix("ads-impression")
+    click_prefix = base + _path_prefix("ads-click")
+    parts = []
+    for key, placement in decision.placements.items():
+        if placement is None:
+            parts.append(f"{dumps(key)}:null")
+            continue
+        impression, click = tracking.make_tokens(placement, viewer)
+        parts.append(
+            f'{dumps(key)}:{{"slot":{dumps(placement.slot.key)},{_fragment(placement, base)},'
+            f'"house":{"true" if placement.house else "false"},'
+            f'"impression_url":{dumps(impression_prefix + impression + "/")},'
+            f'"click_url":{dumps(click_prefix + click + "/")}}}'
+        )
+    server_time = now.isoformat().replace("+00:00", "Z")
+    body = (
+        f'{{"slots":{{{",".join(parts)}}},"unknown_slots":{dumps(decision.unknown_slots)},'
+        f'"server_time":{dumps(server_time)}}}'
+    )
+    return body.encode()
+
+
 class HotPathView(APIView):
     """Anonymous, public views on the hot path.
 
@@ -247,17 +309,21 @@ class AdDecisionView(HotPathView):
         responses={200: AdDecisionSerializer, **ERROR_400},
     )
     def get(self, request):
-        slots, context = parse_request(request.GET)
+        # parse_qsl straight from the query string: a QueryDict costs more than the rest.
+        try:
+            params = dict(
+                parse_qsl(request.META.get("QUERY_STRING", ""), max_num_fields=MAX_PARAMS)
+            )
+        except ValueError:
+            raise ValidationError({"non_field_errors": ["Too many query parameters."]}) from None
+        slots, context = parse_request(params)
         now = timezone.now()
         decision = serve_page(slots, context, now=now, rng=_rng)
         base = f"{request.scheme}://{request.get_host()}"
-        body = json.dumps(
-            decision_data(decision, context.viewer, base, now),
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
         return HttpResponse(
-            body, content_type="application/json", headers={"Cache-Control": NO_STORE}
+            render_decision(decision, context.viewer, base, now),
+            content_type="application/json",
+            headers={"Cache-Control": NO_STORE},
         )
 
 
