@@ -195,6 +195,15 @@ class RedisCounters:
         prefix = cache.make_key("")
         self._prefix = prefix if cache.make_key("k") == prefix + "k" else None
 
+    def run_script(self, script, keys: list, args: list):
+        """EVALSHA straight through the client (redis-py's Script wrapper costs more than
+        the command); loads the script once when the server does not know it yet."""
+        try:
+            return self.client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            script.sha = self.client.script_load(script.script)
+            return self.client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+
     def key(self, name: str) -> str:
         return self._prefix + name if self._prefix is not None else cache.make_key(name)
 
@@ -206,7 +215,7 @@ class RedisCounters:
 
     def record_versioned(self, event: TrackedEvent) -> tuple[bool, str | None]:
         """``record`` plus the inventory version, in the same round trip (one script call)."""
-        counted, raw = self.record_script(**self._script_call(event))
+        counted, raw = self.run_script(self.record_script, **self._script_call(event))
         return bool(counted), raw.decode() if raw else None
 
     def _script_call(self, event: TrackedEvent) -> dict:
@@ -252,8 +261,8 @@ class RedisCounters:
         keys = [self.key(VERSION_KEY), self.key(DELIVERED_KEY)]
         keys += [self.key(cap_key(c, viewer, p, now)) for c, p in cap_list]
         fields = [SEEDED_FIELD, *campaigns] if campaigns else []
-        raw_version, totals, counts = self.read_script(
-            keys=keys, args=[len(fields), "1" if with_version else "0", *fields]
+        raw_version, totals, counts = self.run_script(
+            self.read_script, keys=keys, args=[len(fields), "1" if with_version else "0", *fields]
         )
         version = raw_version.decode() if raw_version else None
         delivered: dict[int, int] = {}

@@ -31,6 +31,7 @@ the result is the same as a scan, only faster.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import os
 from collections.abc import Iterable, Sequence
@@ -42,7 +43,7 @@ from typing import Any, Protocol
 # Draws whose counters are read together, per slot and tier, the first time a tier is
 # tried (the first draw usually qualifies); then draws per later round, and rounds before
 # a full scan of a tier.
-FIRST_DRAWS = 3
+FIRST_DRAWS = 2
 DRAW_BATCH = 8
 DRAW_ROUNDS = 4
 
@@ -457,12 +458,11 @@ def _house_ok(slot: SlotEntry, page: _Page) -> bool:
 # call per id.
 _ids = Random()
 os.register_at_fork(after_in_child=_ids.seed)
-_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 def new_placement_id() -> str:
-    bits = _ids.getrandbits(96)
-    return "".join(_ID_ALPHABET[(bits >> shift) & 63] for shift in range(0, 96, 6))
+    """16 URL-safe characters (96 random bits)."""
+    return base64.urlsafe_b64encode(_ids.getrandbits(96).to_bytes(12, "big")).decode()
 
 
 def decide(

@@ -319,12 +319,32 @@ class AdDecisionView(HotPathView):
         slots, context = parse_request(params)
         now = timezone.now()
         decision = serve_page(slots, context, now=now, rng=_rng)
-        base = f"{request.scheme}://{request.get_host()}"
         return HttpResponse(
-            render_decision(decision, context.viewer, base, now),
+            render_decision(decision, context.viewer, _base_url(request), now),
             content_type="application/json",
             headers={"Cache-Control": NO_STORE},
         )
+
+
+_bases: dict[tuple[str, ...], str] = {}
+
+
+def _base_url(request) -> str:
+    """scheme://host of the request; get_host() (which checks ALLOWED_HOSTS) once per host."""
+    meta = request.META
+    key = (
+        meta.get("HTTP_X_FORWARDED_PROTO", ""),
+        meta.get("HTTP_HOST", ""),
+        meta.get("HTTP_X_FORWARDED_HOST", ""),
+        meta.get("wsgi.url_scheme", ""),
+    )
+    base = _bases.get(key)
+    if base is None:
+        base = f"{request.scheme}://{request.get_host()}"  # raises DisallowedHost if not allowed
+        if len(_bases) > 1000:
+            _bases.clear()
+        _bases[key] = base
+    return base
 
 
 def _verified(kind: str, token: str) -> tracking.TokenData:
