@@ -266,9 +266,10 @@ SERVERS = {
     "gunicorn-sync": "{python} -m gunicorn cms.wsgi:application --bind 127.0.0.1:{port} "
     "--workers {workers} --worker-class sync --backlog 2048 --log-level warning",
     "gunicorn-gthread": "{python} -m gunicorn cms.wsgi:application --bind 127.0.0.1:{port} "
-    "--workers {workers} --worker-class gthread --threads 4 --backlog 2048 --log-level warning",
+    "--workers {workers} --worker-class gthread --threads {threads} --backlog 2048 "
+    "--log-level warning",
     "granian": "{python} -m granian --interface wsgi cms.wsgi:application --host 127.0.0.1 "
-    "--port {port} --workers {workers} --blocking-threads 1 --backlog 2048 --no-ws "
+    "--port {port} --workers {workers} --blocking-threads {threads} --backlog 2048 --no-ws "
     "--log-level warning",
 }
 
@@ -280,10 +281,12 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, name: str, workers: int, env: dict[str, str]) -> None:
+    def __init__(self, name: str, workers: int, threads: int, env: dict[str, str]) -> None:
         self.name = name
         self.port = free_port()
-        command = SERVERS[name].format(python=sys.executable, port=self.port, workers=workers)
+        command = SERVERS[name].format(
+            python=sys.executable, port=self.port, workers=workers, threads=threads
+        )
         self.process = subprocess.Popen(
             command.split(), cwd=ROOT, env={**os.environ, **env}, start_new_session=True
         )
@@ -457,6 +460,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--server", choices=sorted(SERVERS), default="granian")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="Threads per worker (granian, gunicorn-gthread)."
+    )
     parser.add_argument("--no-install", action="store_true", help="Never apt-get install wrk.")
     parser.add_argument(
         "--skip-scaling", action="store_true", help="Skip the in-process scaling measurement."
@@ -467,7 +473,7 @@ def main() -> int:
     log(
         f"database: {env['DATABASE_URL'].split('://')[0]}, "
         f"cache/counters: {'redis' if env['REDIS_URL'] else 'local memory + database'}, "
-        f"server: {args.server} x {args.workers} workers, DEBUG=0"
+        f"server: {args.server} x {args.workers} workers x {args.threads} threads, DEBUG=0"
     )
     wrk = ensure_wrk(not args.no_install)
     log(f"load generator: {wrk or 'python (wrk not available)'}")
@@ -503,7 +509,7 @@ def main() -> int:
             files[f"{key}-{r}"].write_text("\n".join(paths) + "\n")
     cache.clear()  # the server starts cold: counters, snapshot and receipts all empty
 
-    server = Server(args.server, args.workers, env)
+    server = Server(args.server, args.workers, args.threads, env)
     flusher = subprocess.Popen(
         [sys.executable, "manage.py", "ads_flush", "--every", "1"],
         cwd=ROOT,
@@ -625,7 +631,7 @@ def summarise(runs: dict[str, list[dict]]) -> dict[str, dict]:
 def report(args, env, summary, scaling, results, counted) -> None:
     print()
     print(
-        f"Ad serving benchmark: {args.server}, {args.workers} workers, "
+        f"Ad serving benchmark: {args.server}, {args.workers} workers x {args.threads} threads, "
         f"{args.connections} connections, {args.rounds} rounds x {args.seconds}s per endpoint, "
         f"{env['DATABASE_URL'].split('://')[0]} + "
         f"{'redis' if env['REDIS_URL'] else 'no redis'}, DEBUG=0, "

@@ -17,9 +17,11 @@ in separate, non-billable columns and never feed caps or pacing.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -146,15 +148,18 @@ class _Signer(signing.TimestampSigner):
         super().__init__(salt=salt)
         self._keyed: dict[str, hmac.HMAC] = {}
 
-    def signature(self, value, key=None) -> str:
+    def keyed(self, key: str | bytes | None = None) -> hmac.HMAC:
         key = key or self.key
         keyed = self._keyed.get(key)
         if keyed is None:
-            derived = hashlib.sha256(force_bytes(self.salt + "signer" + key)).digest()
-            keyed = self._keyed[key] = hmac.new(derived, digestmod=hashlib.sha256)
-        mac = keyed.copy()
+            derived = hashlib.sha256(force_bytes(self.salt + "signer") + force_bytes(key))
+            keyed = self._keyed[key] = hmac.new(derived.digest(), digestmod=hashlib.sha256)
+        return keyed
+
+    def signature(self, value, key=None) -> str:
+        mac = self.keyed(key).copy()
         mac.update(force_bytes(value))
-        return signing.b64_encode(mac.digest()).decode()
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 
 _signers: dict[tuple, _Signer] = {}
@@ -171,8 +176,29 @@ def _signer(kind: str) -> _Signer:
 
 def make_tokens(placement: Placement, viewer: str | None) -> tuple[str, str]:
     """(impression token, click token) for a served placement."""
-    payload = _payload(placement, viewer)
-    return _signer(IMPRESSION).sign(payload), _signer(CLICK).sign(payload)
+    return Tokens()(placement, viewer)
+
+
+class Tokens:
+    """Makes the tokens of the ads of one response: exactly ``TimestampSigner(salt=...)
+    .sign(payload)`` for each purpose (a test checks it), written out so that the signers
+    and the timestamp are looked up once per response and each HMAC is one copy of a keyed
+    one."""
+
+    def __init__(self) -> None:
+        self.keyed = (_signer(IMPRESSION).keyed(), _signer(CLICK).keyed())
+        self.stamp = signing.b62_encode(int(time.time()))
+
+    def __call__(self, placement: Placement, viewer: str | None) -> tuple[str, str]:
+        value = f"{_payload(placement, viewer)}:{self.stamp}"
+        data = value.encode()
+        impression, click = self.keyed[0].copy(), self.keyed[1].copy()
+        impression.update(data)
+        click.update(data)
+        return (
+            f"{value}:{base64.urlsafe_b64encode(impression.digest()).rstrip(b'=').decode()}",
+            f"{value}:{base64.urlsafe_b64encode(click.digest()).rstrip(b'=').decode()}",
+        )
 
 
 def read_token(kind: str, token: str) -> TokenData:

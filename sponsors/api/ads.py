@@ -229,28 +229,33 @@ def _fragment(placement: Placement, base: str) -> str:
 
 
 def render_decision(decision: PageDecision, viewer: str | None, base: str, now) -> bytes:
-    """The JSON body of ``decision_data(...)``, built from cached fragments."""
-    dumps = json.dumps
+    """The JSON body of ``decision_data(...)``, built from cached fragments.
+
+    Only strings that cannot need escaping are written without ``json.dumps``: slot keys
+    (validated as ``[a-z0-9_-]``), the base URL (a host Django validated), signed tokens
+    (URL-safe characters) and the ISO time.
+    """
     impression_prefix = base + _path_prefix("ads-impression")
     click_prefix = base + _path_prefix("ads-click")
+    tokens = tracking.Tokens()
     parts = []
     for key, placement in decision.placements.items():
         if placement is None:
-            parts.append(f"{dumps(key)}:null")
+            parts.append(f'"{key}":null')
             continue
-        impression, click = tracking.make_tokens(placement, viewer)
+        impression, click = tokens(placement, viewer)
         parts.append(
-            f'{dumps(key)}:{{"slot":{dumps(placement.slot.key)},{_fragment(placement, base)},'
+            f'"{key}":{{"slot":"{placement.slot.key}",{_fragment(placement, base)},'
             f'"house":{"true" if placement.house else "false"},'
-            f'"impression_url":{dumps(impression_prefix + impression + "/")},'
-            f'"click_url":{dumps(click_prefix + click + "/")}}}'
+            f'"impression_url":"{impression_prefix}{impression}/",'
+            f'"click_url":"{click_prefix}{click}/"}}'
         )
+    unknown = ",".join(f'"{key}"' for key in decision.unknown_slots)
     server_time = now.isoformat().replace("+00:00", "Z")
-    body = (
-        f'{{"slots":{{{",".join(parts)}}},"unknown_slots":{dumps(decision.unknown_slots)},'
-        f'"server_time":{dumps(server_time)}}}'
-    )
-    return body.encode()
+    return (
+        f'{{"slots":{{{",".join(parts)}}},"unknown_slots":[{unknown}],'
+        f'"server_time":"{server_time}"}}'
+    ).encode()
 
 
 class HotPathView(APIView):

@@ -199,3 +199,33 @@ def test_schema_describes_the_ads_endpoints_without_warnings(tmp_path):
     ):
         assert path in schema
     assert "AdDecision" in schema
+
+
+def test_fast_rendering_matches_the_documented_shape(api_client, page_inventory):
+    import json
+    import random
+
+    from django.utils import timezone
+
+    from sponsors.api.ads import decision_data, render_decision
+    from sponsors.decision import NoCounters, PageContext, decide
+    from sponsors.inventory_cache import get_inventory
+
+    now = timezone.now()
+    decision = decide(
+        get_inventory(),
+        ["sitewide-strip", "leaderboard", "article-sidebar", "nope"],
+        PageContext(topics=("microsoft",), viewer="v1"),
+        now=now,
+        counters=NoCounters(),
+        rng=random.Random(1),
+    )
+    rendered = json.loads(render_decision(decision, "v1", "http://testserver", now))
+    expected = decision_data(decision, "v1", "http://testserver", now)
+    for ad in (*rendered["slots"].values(), *expected["slots"].values()):
+        if ad:  # the tokens carry the signing time: compare their payloads only
+            ad["impression_url"] = ad["impression_url"].rsplit(":", 2)[0]
+            ad["click_url"] = ad["click_url"].rsplit(":", 2)[0]
+    assert rendered == expected
+    assert rendered["slots"]["article-sidebar"] is None
+    assert rendered["unknown_slots"] == ["nope"]

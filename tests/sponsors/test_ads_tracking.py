@@ -254,3 +254,14 @@ def test_invalid_token_answers_in_the_api_error_format(api_client, creative):
         "detail": "The request is not valid; see errors.",
         "errors": {"token": ["This tracking link is not valid."]},
     }
+
+
+def test_urls_carry_django_signing_tokens_one_salt_per_purpose(api_client, creative):
+    with time_machine.travel(dt.datetime.now(dt.UTC), tick=False):
+        beacon, click = serve(api_client, viewer="v1")
+        for path, salt in ((beacon, SALTS["impression"]), (click, SALTS["click"])):
+            token = path.rstrip("/").rsplit("/", 1)[-1]
+            signer = signing.TimestampSigner(salt=salt)
+            payload = signer.unsign(token, max_age=60)
+            assert token == signer.sign(payload)
+            assert payload.endswith(".v1")
