@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -188,6 +190,7 @@ class RedisCounters:
         from django_redis import get_redis_connection
 
         self.client = get_redis_connection("default")
+        self._local = threading.local()
         self.record_script = self.client.register_script(RECORD_SCRIPT)
         self.read_script = self.client.register_script(READ_SCRIPT)
         # Keys carry the cache's prefix and version (several installs may share one Redis).
@@ -195,14 +198,37 @@ class RedisCounters:
         prefix = cache.make_key("")
         self._prefix = prefix if cache.make_key("k") == prefix + "k" else None
 
-    def run_script(self, script, keys: list, args: list):
-        """EVALSHA straight through the client (redis-py's Script wrapper costs more than
-        the command); loads the script once when the server does not know it yet."""
+    def _connection(self):
+        """This thread's own connection for the hot path, kept (not returned to the pool).
+
+        Taking a connection from redis-py's pool polls its socket first (several system
+        calls); the hot path makes one call per request, so it keeps one per thread.
+        """
+        held = getattr(self._local, "held", None)
+        if held is None or held[0] != os.getpid():  # new thread, or a forked worker
+            held = self._local.held = (os.getpid(), self.client.connection_pool.make_connection())
+        return held[1]
+
+    def command(self, *args):
+        """Send one command on this thread's connection; reconnect and retry once if the
+        connection broke (safe for the record script: its receipt makes a repeat count
+        nothing)."""
+        connection = self._connection()
         try:
-            return self.client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            connection.send_command(*args)
+            return connection.read_response()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+            connection.disconnect()
+            connection.send_command(*args)
+            return connection.read_response()
+
+    def run_script(self, script, keys: list, args: list):
+        """EVALSHA on the hot-path connection; loads the script when Redis does not know it."""
+        try:
+            return self.command("EVALSHA", script.sha, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:
             script.sha = self.client.script_load(script.script)
-            return self.client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return self.command("EVALSHA", script.sha, len(keys), *keys, *args)
 
     def key(self, name: str) -> str:
         return self._prefix + name if self._prefix is not None else cache.make_key(name)
