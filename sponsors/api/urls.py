@@ -6,12 +6,12 @@ from sponsors.api import ads
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 
-# The ad-serving hot path, mounted by cms/urls.py under /api/v1/ads/ before the other API
-# routes so that a request resolves after one prefix test.
+# The ad-serving hot path, spliced by cms/urls.py at the head of /api/v1/ (not nested in
+# an include): a request resolves after a couple of pattern tests.
 ads_urlpatterns = [
-    path("", ads.AdDecisionView.as_view(), name="ads-decision"),
-    path("impression/<str:token>/", ads.ImpressionView.as_view(), name="ads-impression"),
-    path("click/<str:token>/", ads.ClickView.as_view(), name="ads-click"),
+    path("ads/", ads.AdDecisionView.as_view(), name="ads-decision"),
+    path("ads/impression/<str:token>/", ads.ImpressionView.as_view(), name="ads-impression"),
+    path("ads/click/<str:token>/", ads.ClickView.as_view(), name="ads-click"),
 ]
 
 urlpatterns = [
