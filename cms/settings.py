@@ -179,6 +179,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name ("kind") across apps get explicit names.
+    "ENUM_NAME_OVERRIDES": {
+        "ArticleKindEnum": "cms.models.Article.Kind",
+        "CreativeKindEnum": "sponsors.models.inventory.Creative.Kind",
+    },
 }
 
 LOGIN_URL = "admin:login"

@@ -1,10 +1,24 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import JsonResponse
 from django.urls import include, path
+from django.views.decorators.http import require_GET
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from sponsors.api.urls import ads_urlpatterns
+
+
+@require_GET
+def health(request):
+    """Liveness check for load balancers (and the benchmark's trivial baseline): no I/O."""
+    return JsonResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
 api_v1 = [
+    path("health/", health, name="health"),
+    # The ad-serving hot path first, not behind a walk through every router.
+    *ads_urlpatterns,
     path("", include("cms.api.urls")),
     path("", include("sponsors.api.urls")),
 ]

@@ -10,6 +10,7 @@ DEMO_LOADERS = [
     "cms.demo.load",
     "sponsors.demo.load",
     "sponsors.demo_countdowns.load",
+    "sponsors.demo_ads.load",
 ]
 
 

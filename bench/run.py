@@ -1,0 +1,705 @@
+#!/usr/bin/env python3
+"""Ad-serving benchmark: ``make bench`` (or ``.venv/bin/python bench/run.py``).
+
+1. Production-like settings: DEBUG=0, a random SECRET_KEY, PostgreSQL and Redis when they
+   answer on 127.0.0.1 (``BENCH_DATABASE_URL``, ``BENCH_REDIS_URL``), else SQLite and
+   local memory.
+2. Loads the benchmark inventory (3 slots, 200 live creatives, targeting, caps, pacing).
+3. Measures the decision in-process with 10, 100, 1,000 and 10,000 live creatives in a slot.
+4. Starts the production server on 127.0.0.1 and drives it with wrk (installed with apt-get
+   when missing and running as root; else a small Python load generator) at 64 connections:
+   the trivial JSON view (``/api/v1/health/``), the page decision (3 slots), the impression
+   beacon, the click redirect and a naive per-event database update (benchmark URLs only),
+   with ``ads_flush --every 1`` running beside, as in production.
+5. Flushes, checks that the counts in the database equal the beacons and clicks sent, and
+   prints each endpoint's requests/s, p50, p99, errors and ratio to the trivial view, then
+   the targets with PASS/FAIL (exit status 1 if one is missed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench-results"
+PAGE_SLOTS = "sitewide-strip,leaderboard,article-sidebar"
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Environment
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ads_bench")
+    if not url.startswith("postgres"):
+        return url
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    name = url.rsplit("/", 1)[-1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    try:
+        with psycopg.connect(admin, connect_timeout=3, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - any failure means "no PostgreSQL here"
+        log(f"PostgreSQL not available ({exc.__class__.__name__}); using SQLite.")
+        return None
+    return url
+
+
+def _redis_url() -> str | None:
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no Redis here"
+        log(f"Redis not available ({exc.__class__.__name__}); using local memory + database.")
+        return None
+    return url
+
+
+def configure() -> dict[str, str]:
+    OUT.mkdir(exist_ok=True)
+    database = _postgres_url() or f"sqlite:///{OUT / 'bench.sqlite3'}"
+    redis_url = _redis_url() or ""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": database,
+        "DB_CONN_MAX_AGE": "600",
+        "REDIS_URL": redis_url,
+        "CACHE_KEY_PREFIX": "bench",
+        "MEDIA_ROOT": str(OUT / "media"),
+        "STATIC_ROOT": str(OUT / "static"),
+        "LOG_LEVEL": "ERROR",
+    }
+    os.environ.update(env)
+    return env
+
+
+def ensure_wrk(allow_install: bool) -> str | None:
+    path = shutil.which("wrk")
+    if path or not allow_install:
+        return path
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("wrk is missing: installing it with apt-get (Debian package 'wrk').")
+        subprocess.run(
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk",
+            shell=True,
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
+    return shutil.which("wrk")
+
+
+# ---------------------------------------------------------------------------------------------
+# In-process measurements (Django set up in this process)
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("collectstatic", verbosity=0, interactive=False)
+
+
+def measure_scaling(sizes=(10, 100, 1_000, 10_000), iterations=3000) -> list[dict]:
+    """Median in-process time of one decision for a slot with N live creatives."""
+    from django.utils import timezone
+
+    from bench.inventory import TOPICS, add_creatives, page_contexts
+    from sponsors.counters import get_counters
+    from sponsors.decision import PageContext, decide
+    from sponsors.inventory_cache import build_inventory
+    from sponsors.models import Campaign, Creative, Slot
+
+    rng = random.Random(7)
+    slot, _ = Slot.objects.get_or_create(
+        key="scale-test", defaults={"name": "Scaling", "width": 300, "height": 250}
+    )
+    campaigns = list(Campaign.objects.exclude(name="Bench house").order_by("pk"))
+    templates = {(300, 250): Creative.objects.get(name="Template 300x250")}
+    from cms.models import Topic
+
+    topics = list(Topic.objects.filter(slug__in=TOPICS))
+    contexts = page_contexts(rng, 256)
+    counters = get_counters()
+    results = []
+    for size in sizes:
+        Creative.objects.filter(name__startswith="Scale ").delete()
+        add_creatives(
+            slot=slot,
+            count=size,
+            campaigns=campaigns,
+            templates=templates,
+            topics=topics,
+            rng=rng,
+            prefix="Scale",
+        )
+        inventory = build_inventory(slot_keys=["scale-test"])
+        live = len(
+            {
+                entry.id
+                for pool in inventory.slots["scale-test"].pools
+                for weighted in (pool.everywhere, *pool.by_topic.values())
+                for entry in weighted.entries
+            }
+        )
+        now = timezone.now()
+        draw = random.Random(11)
+        timings = []
+        for n in range(iterations):
+            context = PageContext(topics=contexts[n % len(contexts)], viewer=f"viewer-{n % 500}")
+            start = time.perf_counter()
+            decide(inventory, ["scale-test"], context, now=now, counters=counters, rng=draw)
+            timings.append(time.perf_counter() - start)
+        results.append(
+            {
+                "creatives": live,
+                "median_us": statistics.median(timings) * 1e6,
+                "p99_us": sorted(timings)[int(len(timings) * 0.99)] * 1e6,
+            }
+        )
+        log(f"decision with {live:>6,} live creatives in a slot: {results[-1]['median_us']:.0f} µs")
+    Creative.objects.filter(name__startswith="Scale ").delete()
+    slot.delete()
+    return results
+
+
+def make_tokens(pages: int) -> tuple[list[str], list[str], list[str]]:
+    """Serve ``pages`` real page decisions; return decision, beacon and click paths."""
+    from urllib.parse import urlparse
+
+    from django.utils import timezone
+
+    from bench.inventory import page_contexts
+    from sponsors.api.ads import placement_data
+    from sponsors.counters import get_counters
+    from sponsors.decision import PageContext, decide
+    from sponsors.inventory_cache import forget_memo, get_inventory
+
+    forget_memo()
+    rng = random.Random(3)
+    contexts = page_contexts(rng, 64)
+    decision_paths, beacons, clicks = [], [], []
+    for n in range(4096):
+        topics = ",".join(contexts[n % len(contexts)])
+        decision_paths.append(
+            f"/api/v1/ads/?slots={PAGE_SLOTS}&topics={topics}&viewer=v{rng.randrange(100_000)}"
+        )
+    inventory = get_inventory()
+    counters = get_counters()
+    now = timezone.now()
+    for n in range(pages):
+        viewer = f"v{n}"
+        decision = decide(
+            inventory,
+            PAGE_SLOTS.split(","),
+            PageContext(topics=contexts[n % len(contexts)], viewer=viewer),
+            now=now,
+            counters=counters,
+            rng=rng,
+        )
+        for placement in decision.placements.values():
+            if placement is None:
+                continue
+            data = placement_data(placement, viewer, "")
+            beacons.append(urlparse(data["impression_url"]).path)
+            clicks.append(urlparse(data["click_url"]).path)
+    return decision_paths, beacons, clicks
+
+
+def database_counts() -> dict[str, int]:
+    from django.db.models import Sum
+
+    from sponsors.models import DeliveryCounter, TrackingReceipt
+
+    sums = DeliveryCounter.objects.aggregate(
+        impressions=Sum("impressions"),
+        clicks=Sum("clicks"),
+        bot_impressions=Sum("bot_impressions"),
+        bot_clicks=Sum("bot_clicks"),
+    )
+    counts = {key: value or 0 for key, value in sums.items()}
+    # The naive endpoint writes the same table, one receipt per count: take its share out.
+    counts["naive"] = TrackingReceipt.objects.filter(key__startswith="naive:").count()
+    counts["impressions"] -= counts["naive"]
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Server
+
+
+SERVERS = {
+    # name: command (PORT and WORKERS filled in)
+    "gunicorn-sync": "{python} -m gunicorn cms.wsgi:application --bind 127.0.0.1:{port} "
+    "--workers {workers} --worker-class sync --backlog 2048 --log-level warning",
+    "gunicorn-gthread": "{python} -m gunicorn cms.wsgi:application --bind 127.0.0.1:{port} "
+    "--workers {workers} --worker-class gthread --threads {threads} --backlog 2048 "
+    "--log-level warning",
+    "granian": "{python} -m granian --interface wsgi cms.wsgi:application --host 127.0.0.1 "
+    "--port {port} --workers {workers} --blocking-threads {threads} --backlog 2048 --no-ws "
+    "--log-level warning",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, name: str, workers: int, threads: int, env: dict[str, str]) -> None:
+        self.name = name
+        self.port = free_port()
+        command = SERVERS[name].format(
+            python=sys.executable, port=self.port, workers=workers, threads=threads
+        )
+        self.process = subprocess.Popen(
+            command.split(), cwd=ROOT, env={**os.environ, **env}, start_new_session=True
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.base + "/api/v1/health/", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise SystemExit(f"{name} did not start on {self.base}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------------------------------------
+# Load
+
+
+def run_wrk(
+    wrk: str, base: str, paths_file: Path, *, seconds: int, connections: int, once: bool
+) -> dict:
+    threads = 2
+    command = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(ROOT / "bench" / "paths.lua"),
+        base,
+        "--",
+        str(paths_file),
+        str(threads),
+        "once" if once else "loop",
+        BROWSER_UA,
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["error_total"] = sum(result["errors"].values())
+    return result
+
+
+def run_python_load(base: str, paths: list[str], *, seconds: int, connections: int) -> dict:
+    """Fallback when wrk is not available: threads with keep-alive connections."""
+    import http.client
+
+    host, port = base.split("//")[1].split(":")
+    lock = threading.Lock()
+    next_index = [0]
+    latencies: list[float] = []
+    errors = [0]
+    stop = time.time() + seconds
+
+    def worker():
+        conn = http.client.HTTPConnection(host, int(port), timeout=5)
+        local = []
+        while time.time() < stop:
+            with lock:
+                index = next_index[0]
+                next_index[0] += 1
+            if index >= len(paths):
+                break
+            start = time.perf_counter()
+            try:
+                conn.request("GET", paths[index], headers={"User-Agent": BROWSER_UA})
+                response = conn.getresponse()
+                response.read()
+                if response.status >= 400:
+                    errors[0] += 1
+            except OSError:
+                errors[0] += 1
+                conn = http.client.HTTPConnection(host, int(port), timeout=5)
+            local.append(time.perf_counter() - start)
+        with lock:
+            latencies.extend(local)
+
+    started = time.time()
+    workers = [threading.Thread(target=worker) for _ in range(connections)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    duration = time.time() - started
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "sent": len(latencies),
+        "rps": len(latencies) / duration,
+        "p50_us": latencies[len(latencies) // 2] * 1e6 if latencies else 0,
+        "p99_us": latencies[int(len(latencies) * 0.99)] * 1e6 if latencies else 0,
+        "error_total": errors[0],
+        "exhausted": 0,
+    }
+
+
+def sent_paths(paths: list[str], result: dict, threads: int = 2) -> list[str]:
+    """The paths a "once" run sent: thread i sent paths i, i+n, i+2n, ... (sent_i of them)."""
+    if "sent_by_thread" not in result:  # the Python load generator sends in order
+        return paths[: result["sent"]]
+    indices = []
+    for thread_id, sent in result["sent_by_thread"]:
+        indices += [thread_id + k * threads for k in range(sent)]
+    return [paths[i] for i in sorted(indices) if i < len(paths)]
+
+
+def resend(base: str, paths: list[str], expect: int, workers: int = 8) -> int:
+    """Send every path again and wait for each answer; return how many were not ``expect``.
+
+    Replays count nothing, so afterwards every distinct token sent has been counted exactly
+    once: any that the first run wrote but the server never read (wrk abandons requests in
+    flight when it stops) is counted now, and none twice.
+    """
+    import http.client
+
+    host, port = base.split("//")[1].split(":")
+    failures = [0]
+    lock = threading.Lock()
+
+    def worker(chunk: list[str]) -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        bad = 0
+        for path in chunk:
+            for _attempt in range(3):
+                try:
+                    conn.request("GET", path, headers={"User-Agent": BROWSER_UA})
+                    response = conn.getresponse()
+                    response.read()
+                    bad += response.status != expect
+                    break
+                except OSError:
+                    conn.close()
+                    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+            else:
+                bad += 1
+        with lock:
+            failures[0] += bad
+
+    threads = [threading.Thread(target=worker, args=(paths[n::workers],)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures[0]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=5, help="Duration of each run.")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="Rounds; each runs the trivial view right before every endpoint (paired ratios).",
+    )
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--server", choices=sorted(SERVERS), default="granian")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="Threads per worker (granian, gunicorn-gthread)."
+    )
+    parser.add_argument("--no-install", action="store_true", help="Never apt-get install wrk.")
+    parser.add_argument(
+        "--skip-scaling", action="store_true", help="Skip the in-process scaling measurement."
+    )
+    args = parser.parse_args()
+
+    env = configure()
+    log(
+        f"database: {env['DATABASE_URL'].split('://')[0]}, "
+        f"cache/counters: {'redis' if env['REDIS_URL'] else 'local memory + database'}, "
+        f"server: {args.server} x {args.workers} workers x {args.threads} threads, DEBUG=0"
+    )
+    wrk = ensure_wrk(not args.no_install)
+    log(f"load generator: {wrk or 'python (wrk not available)'}")
+    setup_django()
+
+    from django.core.cache import cache
+
+    from bench.inventory import reset_and_load
+
+    cache.clear()
+    summary = reset_and_load()
+    log(f"inventory: {summary}")
+
+    scaling = [] if args.skip_scaling else measure_scaling()
+    cache.clear()
+    log("serving real decisions to make distinct beacon and click tokens ...")
+    decision_paths, beacons, clicks = make_tokens(pages=15_000 * args.rounds * args.seconds // 5)
+    naive = [p.replace("/api/v1/ads/impression/", "/bench/naive-impression/") for p in beacons]
+    # Each round of a "once" endpoint sends its own slice of distinct tokens.
+    slices = {
+        key: [paths[r :: args.rounds] for r in range(args.rounds)]
+        for key, paths in (("beacon", beacons), ("click", clicks), ("naive", naive))
+    }
+    files: dict[str, Path] = {
+        "trivial": OUT / "trivial-paths.txt",
+        "decision": OUT / "decision-paths.txt",
+    }
+    files["trivial"].write_text("/api/v1/health/\n")
+    files["decision"].write_text("\n".join(decision_paths) + "\n")
+    for key, parts in slices.items():
+        for r, paths in enumerate(parts):
+            files[f"{key}-{r}"] = OUT / f"{key}-paths-{r}.txt"
+            files[f"{key}-{r}"].write_text("\n".join(paths) + "\n")
+    cache.clear()  # the server starts cold: counters, snapshot and receipts all empty
+
+    server = Server(args.server, args.workers, args.threads, env)
+    flusher = subprocess.Popen(
+        [sys.executable, "manage.py", "ads_flush", "--every", "1"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+    def load(key: str, *, once: bool, seconds: int | None = None) -> dict:
+        seconds = seconds or args.seconds
+        if wrk:
+            return run_wrk(
+                wrk,
+                server.base,
+                files[key],
+                seconds=seconds,
+                connections=args.connections,
+                once=once,
+            )
+        paths = files[key].read_text().split()
+        if not once:
+            paths = (paths * (200_000 // len(paths) + 1))[:200_000]
+        return run_python_load(server.base, paths, seconds=seconds, connections=args.connections)
+
+    runs: dict[str, list[dict]] = {key: [] for key in ENDPOINTS}
+    sent: dict[str, list[str]] = {"beacon": [], "click": []}
+    try:
+        load("trivial", once=False, seconds=2)  # warm-up: connections, snapshot, scripts
+        load("decision", once=False, seconds=2)
+        for r in range(args.rounds):
+            for key in ("decision", "beacon", "click", "naive"):
+                trivial = load("trivial", once=False)
+                once = key != "decision"
+                result = load(f"{key}-{r}" if once else key, once=once)
+                result["paired_trivial_rps"] = trivial["rps"]
+                runs["trivial"].append(trivial)
+                runs[key].append(result)
+                if key in sent:
+                    sent[key] += sent_paths(slices[key][r], result)
+            log(
+                f"round {r + 1}/{args.rounds}: "
+                + ", ".join(f"{k} {runs[k][-1]['rps']:.0f}/s" for k in ENDPOINTS)
+            )
+        log("sending every beacon and click token again (replays must count nothing) ...")
+        resend_failures = resend(server.base, sent["beacon"], 204) + resend(
+            server.base, sent["click"], 302
+        )
+        time.sleep(2.5)  # let the flusher catch up, then stop it and flush the rest
+        os.killpg(flusher.pid, signal.SIGTERM)
+        flusher.wait(timeout=30)
+        subprocess.run(
+            [sys.executable, "manage.py", "ads_flush", "--recover-after", "0"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        counted = database_counts()
+    finally:
+        if flusher.poll() is None:
+            os.killpg(flusher.pid, signal.SIGTERM)
+        server.stop()
+
+    counted["beacons_sent"] = len(set(sent["beacon"]))
+    counted["clicks_sent"] = len(set(sent["click"]))
+    counted["resend_failures"] = resend_failures
+    results = summarise(runs)
+    report(args, env, summary, scaling, results, counted)
+    (OUT / "last.json").write_text(
+        json.dumps(
+            {
+                "results": results,
+                "runs": runs,
+                "scaling": scaling,
+                "counted": counted,
+                "inventory": summary,
+            },
+            indent=2,
+        )
+    )
+    return 0 if check_targets(scaling, results, counted) else 1
+
+
+ENDPOINTS = ("trivial", "decision", "beacon", "click", "naive")
+LABELS = {
+    "trivial": "trivial JSON view  GET /api/v1/health/",
+    "decision": "page decision, 3 slots  GET /api/v1/ads/",
+    "beacon": "impression beacon  GET /api/v1/ads/impression/<t>/",
+    "click": "click redirect  GET /api/v1/ads/click/<t>/ (302)",
+    "naive": "naive per-event DB update (benchmark only)",
+}
+
+
+def summarise(runs: dict[str, list[dict]]) -> dict[str, dict]:
+    """Per endpoint: median requests/s, p50, p99 over the rounds, total errors, and the
+    median of its ratios to the trivial run made right before it (paired, so that load
+    from elsewhere on the machine affects both sides of each ratio alike)."""
+    results = {}
+    for key in ENDPOINTS:
+        items = runs[key]
+        results[key] = {
+            "rps": statistics.median(r["rps"] for r in items),
+            "p50_us": statistics.median(r["p50_us"] for r in items),
+            "p99_us": statistics.median(r["p99_us"] for r in items),
+            "error_total": sum(r["error_total"] for r in items),
+            "exhausted": sum(r.get("exhausted", 0) for r in items),
+            "x_trivial": 1.0
+            if key == "trivial"
+            else statistics.median(r["rps"] / r["paired_trivial_rps"] for r in items),
+            "rounds_rps": [round(r["rps"]) for r in items],
+        }
+    for key in ("beacon", "click"):
+        results[key]["x_naive"] = statistics.median(
+            a["rps"] / b["rps"] for a, b in zip(runs[key], runs["naive"], strict=True)
+        )
+    return results
+
+
+def report(args, env, summary, scaling, results, counted) -> None:
+    print()
+    print(
+        f"Ad serving benchmark: {args.server}, {args.workers} workers x {args.threads} threads, "
+        f"{args.connections} connections, {args.rounds} rounds x {args.seconds}s per endpoint, "
+        f"{env['DATABASE_URL'].split('://')[0]} + "
+        f"{'redis' if env['REDIS_URL'] else 'no redis'}, DEBUG=0, "
+        f"{summary['live_creatives']} live creatives in {summary['slots']} slots"
+    )
+    header = f"{'endpoint':52} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
+    print(f"{header} {'x trivial':>9} {'x naive':>7}")
+    for key in ENDPOINTS:
+        r = results[key]
+        x_naive = f"{r['x_naive']:7.2f}" if "x_naive" in r else f"{'':7}"
+        print(
+            f"{LABELS[key]:52} {r['rps']:7.0f} {r['p50_us'] / 1000:7.2f} "
+            f"{r['p99_us'] / 1000:7.2f} {r['error_total']:6d} {r['x_trivial']:9.2f} {x_naive}"
+        )
+    print(
+        "(medians over the rounds; x trivial: median of each run's ratio to the trivial run "
+        "made just before it; req/s per round: "
+        + "; ".join(f"{k} {results[k]['rounds_rps']}" for k in ENDPOINTS)
+        + ")"
+    )
+    if scaling:
+        print()
+        print("In-process decision time (one slot, median of 3,000 decisions, with counters):")
+        for row in scaling:
+            print(
+                f"  {row['creatives']:>6,} live creatives: {row['median_us']:7.1f} µs "
+                f"(p99 {row['p99_us']:.0f} µs)"
+            )
+        print(f"  growth 10 -> 10,000: {scaling[-1]['median_us'] / scaling[0]['median_us']:.2f}x")
+    print()
+    print(
+        f"Counted after flush: {counted['impressions']:,} impressions for "
+        f"{counted['beacons_sent']:,} distinct beacons sent twice each; "
+        f"{counted['clicks']:,} clicks for {counted['clicks_sent']:,} distinct clicks sent "
+        f"twice each; bots {counted['bot_impressions']} / {counted['bot_clicks']}."
+    )
+
+
+def check_targets(scaling, results, counted) -> bool:
+    checks = [
+        ("page decision >= 0.5x trivial", results["decision"]["x_trivial"] >= 0.5),
+        ("beacon >= 0.35x trivial", results["beacon"]["x_trivial"] >= 0.35),
+        ("click >= 0.35x trivial", results["click"]["x_trivial"] >= 0.35),
+        ("beacon >= 2.5x naive DB update", results["beacon"]["x_naive"] >= 2.5),
+        ("click >= 2.5x naive DB update", results["click"]["x_naive"] >= 2.5),
+        (
+            "0 errors at 64 connections",
+            all(r["error_total"] == 0 for r in results.values()),
+        ),
+        (
+            "every token distinct (none re-sent)",
+            all(results[k]["exhausted"] == 0 for k in ("beacon", "click", "naive")),
+        ),
+        (
+            "flushed impressions == distinct beacons sent",
+            counted["impressions"] == counted["beacons_sent"],
+        ),
+        ("flushed clicks == distinct clicks sent", counted["clicks"] == counted["clicks_sent"]),
+        ("every replay answered normally", counted["resend_failures"] == 0),
+    ]
+    if scaling:
+        growth = scaling[-1]["median_us"] / scaling[0]["median_us"]
+        checks.append(("decision time 10 -> 10,000 creatives < 3x", growth < 3))
+    print()
+    for label, ok in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {label}")
+    return all(ok for _, ok in checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Ad-ops operations on the inventory, shared by the admin, the API and commands.
+
+Bulk updates bypass ``save()``, so these services bump the inventory version themselves;
+everything else goes through the models, whose ``save()``/``delete()`` bump it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from sponsors.inventory_cache import bump_inventory_version
+from sponsors.models import Campaign, Creative, Slot
+from sponsors.models.inventory import slot_misfits
+
+
+@transaction.atomic
+def campaigns_set_active(*, campaigns: QuerySet[Campaign], active: bool) -> int:
+    """Pause (``active=False``) or resume campaigns; return how many changed."""
+    changed = campaigns.exclude(is_active=active).update(
+        is_active=active, updated_at=timezone.now()
+    )
+    if changed:
+        bump_inventory_version()
+    return changed
+
+
+@transaction.atomic
+def creatives_set_active(*, creatives: QuerySet[Creative], active: bool) -> int:
+    """Pause or resume creatives; return how many changed."""
+    changed = creatives.exclude(is_active=active).update(
+        is_active=active, updated_at=timezone.now()
+    )
+    if changed:
+        bump_inventory_version()
+    return changed
+
+
+def check_creative_slots(
+    *, kind: str, width: int | None, height: int | None, slots: list[Slot]
+) -> None:
+    """Raise ValidationError({"slots": …}) unless the creative can show in every slot."""
+    reasons = slot_misfits(kind=kind, width=width, height=height, slots=slots)
+    if reasons:
+        raise ValidationError(
+            {"slots": [reason[:1].upper() + reason[1:] + "." for reason in reasons]}
+        )
+
+
+def check_slot_keeps_creatives(*, slot: Slot, creatives: list[Creative]) -> None:
+    """Raise ValidationError if a change of the slot's size or kinds strands its creatives."""
+    stranded = [
+        f"{creative.name}: {reason}"
+        for creative in creatives
+        if (
+            reason := slot.misfit_reason(creative.kind, creative.image_width, creative.image_height)
+        )
+    ]
+    if stranded:
+        raise ValidationError(
+            "These creatives assigned to the slot would no longer fit: " + "; ".join(stranded),
+            code="slot_strands_creatives",
+        )
+
+
+@transaction.atomic
+def creative_save(
+    *,
+    creative: Creative,
+    slots: list[Slot] | None = None,
+    include_topics: list | None = None,
+    exclude_topics: list | None = None,
+) -> Creative:
+    """Validate and save a creative with its slots and targeting in one transaction."""
+    creative.full_clean()
+    if slots is not None:
+        check_creative_slots(
+            kind=creative.kind,
+            width=creative.image_width,
+            height=creative.image_height,
+            slots=slots,
+        )
+    creative.save()
+    if slots is not None:
+        creative.slots.set(slots)
+    if include_topics is not None:
+        creative.include_topics.set(include_topics)
+    if exclude_topics is not None:
+        creative.exclude_topics.set(exclude_topics)
+    bump_inventory_version()  # the relations above changed after save() announced it
+    return creative
+
+
+@transaction.atomic
+def campaign_duplicate(
+    *, campaign: Campaign, name: str | None = None, starts_at: datetime | None = None
+) -> Campaign:
+    """Copy a campaign and its creatives (images, slots, targeting); the copy starts paused.
+
+    Dates shift together when ``starts_at`` is given. Images are copied to new files, so
+    editing the copy never touches the original's files.
+    """
+    shift = (starts_at - campaign.starts_at) if starts_at else None
+    copy = Campaign.objects.get(pk=campaign.pk)
+    copy.pk = None
+    copy._state.adding = True
+    copy.name = name or f"Copy of {campaign.name}"[:160]
+    copy.is_active = False
+    if shift is not None:
+        copy.starts_at = campaign.starts_at + shift
+        copy.ends_at = campaign.ends_at + shift if campaign.ends_at else None
+    copy.save()
+    originals = campaign.creatives.prefetch_related("slots", "include_topics", "exclude_topics")
+    for original in originals:
+        creative = Creative.objects.get(pk=original.pk)
+        creative.pk = None
+        creative._state.adding = True
+        creative.campaign = copy
+        creative.image_renditions = {}
+        if original.image:
+            with original.image.open("rb") as fh:
+                data = fh.read()
+            creative.image = ContentFile(data, name=original.image.name.rsplit("/", 1)[-1])
+        creative.save()
+        creative.slots.set(original.slots.all())
+        creative.include_topics.set(original.include_topics.all())
+        creative.exclude_topics.set(original.exclude_topics.all())
+    bump_inventory_version()
+    return copy

@@ -1,0 +1,420 @@
+"""Front-end ad API: the page decision, the impression beacon and the click redirect.
+
+These are the product's hot path. They take no authentication (no session or token lookup),
+validate their few parameters by hand, and read the inventory from the cached snapshot, so a
+warm decision makes no SQL query.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from cms.api.errors import ERROR_400, ERROR_404
+from cms.api.serializers import RenditionSerializer
+from sponsors import tracking
+from sponsors.counters import CLICK, IMPRESSION
+from sponsors.decision import PageContext, PageDecision, Placement
+from sponsors.inventory_cache import serve_page
+
+MAX_SLOTS = 10
+MAX_TOPICS = 20
+MAX_PARAMS = 20
+_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,80}$")
+NO_STORE = "no-store, private"
+
+# Weighted draws: a per-process generator seeded from the OS and reseeded in every forked
+# worker, so workers never share a sequence (SystemRandom would cost a system call a draw).
+_rng = random.Random()
+os.register_at_fork(after_in_child=_rng.seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Output shapes (documentation of what ``placement_data`` returns)
+
+
+class AdImageSerializer(serializers.Serializer):
+    alt = serializers.CharField(allow_blank=True)
+    renditions = RenditionSerializer(many=True)
+
+
+class AdTextSerializer(serializers.Serializer):
+    headline = serializers.CharField()
+    body = serializers.CharField(allow_blank=True)
+    cta_label = serializers.CharField(help_text="The call-to-action button label.")
+
+
+class AdSerializer(serializers.Serializer):
+    slot = serializers.CharField(help_text="The slot key this ad fills.")
+    creative_id = serializers.IntegerField()
+    campaign_id = serializers.IntegerField()
+    kind = serializers.ChoiceField(
+        choices=["image", "text"], help_text="image (a banner) or text (a promo strip)."
+    )
+    width = serializers.IntegerField(allow_null=True, help_text="Image width in px (images).")
+    height = serializers.IntegerField(allow_null=True, help_text="Image height in px (images).")
+    image = AdImageSerializer(allow_null=True, help_text="Image banners; null for text strips.")
+    text = AdTextSerializer(allow_null=True, help_text="Text promo strips; null for images.")
+    countdown = serializers.DictField(
+        allow_null=True,
+        help_text="The countdown attached to the creative, when there is one (always null "
+        "until countdowns can be attached).",
+    )
+    house = serializers.BooleanField(help_text="True for the slot's house (fallback) creative.")
+    impression_url = serializers.URLField(
+        help_text="Call once (GET or POST) when the creative starts to render; answers 204."
+    )
+    click_url = serializers.URLField(
+        help_text="Link the creative to this URL; it redirects to the advertiser."
+    )
+
+
+class AdDecisionSerializer(serializers.Serializer):
+    slots = serializers.DictField(
+        child=AdSerializer(allow_null=True),
+        help_text="Each requested known slot key: its ad, or null when nothing serves.",
+    )
+    unknown_slots = serializers.ListField(
+        child=serializers.CharField(), help_text="Requested slot keys that do not exist."
+    )
+    server_time = serializers.DateTimeField()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _split(raw: str | None, *, name: str, pattern: re.Pattern, limit: int) -> list[str]:
+    if raw is None or not raw.strip():
+        return []
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    bad = [item for item in items if not pattern.match(item)]
+    if bad:
+        raise ValidationError({name: [f"Not a valid key: {bad[0][:60]!r}."]})
+    if len(items) > limit:
+        raise ValidationError({name: [f"At most {limit} values."]})
+    return items
+
+
+def parse_request(params) -> tuple[list[str], PageContext]:
+    """Validate the decision's query parameters; raise ValidationError (400) otherwise."""
+    errors: dict[str, list[str]] = {}
+    slots: list[str] = []
+    topics: list[str] = []
+    for name, pattern, limit in (("slots", _KEY_RE, MAX_SLOTS), ("topics", _SLUG_RE, MAX_TOPICS)):
+        try:
+            value = _split(params.get(name), name=name, pattern=pattern, limit=limit)
+        except ValidationError as exc:
+            errors.update(exc.detail)
+            continue
+        if name == "slots":
+            slots = value
+        else:
+            topics = [t.lower() for t in value]
+    if not slots and "slots" not in errors:
+        errors["slots"] = ["Give the page's slot keys, comma-separated."]
+    article = params.get("article", "")
+    if article and not _SLUG_RE.match(article):
+        errors["article"] = ["Not a valid article slug."]
+    viewer = params.get("viewer") or None
+    if viewer is not None and not tracking.VIEWER_RE.match(viewer):
+        errors["viewer"] = ["1 to 64 letters, digits, '-' or '_'."]
+    if errors:
+        raise ValidationError(errors)
+    return slots, PageContext(topics=tuple(topics), article=article, viewer=viewer)
+
+
+_PATHS: dict[str, str] = {}
+
+
+def _path_prefix(name: str) -> str:
+    # reverse() once per process; the token is appended to the prefix per ad.
+    if name not in _PATHS:
+        _PATHS[name] = reverse(f"api:{name}", kwargs={"token": "TOKEN"}).replace("TOKEN/", "")
+    return _PATHS[name]
+
+
+def placement_data(placement: Placement, viewer: str | None, base: str) -> dict[str, Any]:
+    """The API object of one served ad (see ``AdSerializer``)."""
+    payload = placement.creative.payload
+    impression, click = tracking.make_tokens(placement, viewer)
+    image = payload["image"]
+    if image is not None:
+        image = {
+            "alt": image["alt"],
+            "renditions": [
+                {
+                    "name": name,
+                    "url": url if url.startswith(("http://", "https://")) else base + url,
+                    "width": width,
+                    "height": height,
+                }
+                for name, url, width, height in image["renditions"]
+            ],
+        }
+    return {
+        "slot": placement.slot.key,
+        "creative_id": payload["creative_id"],
+        "campaign_id": payload["campaign_id"],
+        "kind": payload["kind"],
+        "width": payload["width"],
+        "height": payload["height"],
+        "image": image,
+        "text": payload["text"],
+        "countdown": None,
+        "house": placement.house,
+        "impression_url": f"{base}{_path_prefix('ads-impression')}{impression}/",
+        "click_url": f"{base}{_path_prefix('ads-click')}{click}/",
+    }
+
+
+def decision_data(decision: PageDecision, viewer: str | None, base: str, now) -> dict[str, Any]:
+    return {
+        "slots": {
+            key: placement_data(placement, viewer, base) if placement is not None else None
+            for key, placement in decision.placements.items()
+        },
+        "unknown_slots": decision.unknown_slots,
+        "server_time": now.isoformat().replace("+00:00", "Z"),
+    }
+
+
+# The decision's JSON is assembled from fragments: each creative's fields that do not change
+# between requests are serialized once per host (the rendition URLs are absolute) and kept
+# while the snapshot they came from is in use; only the slot, the house flag and the two
+# signed URLs are serialized per ad. ``render_decision`` returns exactly the JSON of
+# ``decision_data`` (a test checks it).
+_fragments: dict[tuple[int, str], tuple[Any, str]] = {}
+
+
+def _fragment(placement: Placement, base: str) -> str:
+    creative = placement.creative
+    key = (id(creative), base)
+    cached = _fragments.get(key)
+    if cached is not None and cached[0] is creative:
+        return cached[1]
+    data = placement_data(placement, None, base)
+    static = {
+        name: data[name]
+        for name in (
+            "creative_id",
+            "campaign_id",
+            "kind",
+            "width",
+            "height",
+            "image",
+            "text",
+            "countdown",
+        )
+    }
+    fragment = json.dumps(static, ensure_ascii=False, separators=(",", ":"))[1:-1]
+    if len(_fragments) > 20_000:
+        _fragments.clear()
+    _fragments[key] = (creative, fragment)
+    return fragment
+
+
+def render_decision(decision: PageDecision, viewer: str | None, base: str, now) -> bytes:
+    """The JSON body of ``decision_data(...)``, built from cached fragments.
+
+    Only strings that cannot need escaping are written without ``json.dumps``: slot keys
+    (validated as ``[a-z0-9_-]``), the base URL (a host Django validated), signed tokens
+    (URL-safe characters) and the ISO time.
+    """
+    impression_prefix = base + _path_prefix("ads-impression")
+    click_prefix = base + _path_prefix("ads-click")
+    tokens = tracking.Tokens()
+    parts = []
+    for key, placement in decision.placements.items():
+        if placement is None:
+            parts.append(f'"{key}":null')
+            continue
+        impression, click = tokens(placement, viewer)
+        parts.append(
+            f'"{key}":{{"slot":"{placement.slot.key}",{_fragment(placement, base)},'
+            f'"house":{"true" if placement.house else "false"},'
+            f'"impression_url":"{impression_prefix}{impression}/",'
+            f'"click_url":"{click_prefix}{click}/"}}'
+        )
+    unknown = ",".join(f'"{key}"' for key in decision.unknown_slots)
+    server_time = now.isoformat().replace("+00:00", "Z")
+    return (
+        f'{{"slots":{{{",".join(parts)}}},"unknown_slots":[{unknown}],'
+        f'"server_time":"{server_time}"}}'
+    ).encode()
+
+
+class HotPathView(APIView):
+    """Anonymous, public views on the hot path.
+
+    Successful requests skip DRF's per-request machinery (content negotiation,
+    authentication, permission and throttle checks, renderer): the handlers are written
+    against Django's request and return finished responses. Anything a handler raises is
+    answered by running the request through DRF's full dispatch, so errors keep the API's
+    one error format; handlers raise before they write anything, so the rerun is harmless.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+
+    def dispatch(self, request, *args, **kwargs):
+        handler = getattr(self, request.method.lower(), None)
+        if handler is not None and request.method.lower() in self.http_method_names:
+            try:
+                return handler(request, *args, **kwargs)
+            except (APIException, Http404):
+                pass
+        return super().dispatch(request, *args, **kwargs)
+
+
+class AdDecisionView(HotPathView):
+    @extend_schema(
+        summary="The ads of a page: one creative (or null) per slot",
+        description=(
+            "One request for all slots of a page. Each slot gets the highest-tier eligible "
+            "creative (dates, topic targeting, the viewer's frequency cap, pacing), weighted "
+            "at random within its tier, never the same creative twice on the page; else the "
+            "slot's house creative; else null. Unknown slot keys are listed in "
+            "`unknown_slots`. Not cacheable: every answer is a fresh decision."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "slots",
+                str,
+                required=True,
+                description=f"Slot keys of the page, comma-separated (at most {MAX_SLOTS}).",
+            ),
+            OpenApiParameter(
+                "topics",
+                str,
+                description=f"Topic slugs of the page, comma-separated (at most {MAX_TOPICS}).",
+            ),
+            OpenApiParameter("article", str, description="Slug of the article on the page."),
+            OpenApiParameter(
+                "viewer",
+                str,
+                description="Anonymous viewer id (1-64 of A-Z a-z 0-9 - _), for frequency caps.",
+            ),
+        ],
+        responses={200: AdDecisionSerializer, **ERROR_400},
+    )
+    def get(self, request):
+        # parse_qsl straight from the query string: a QueryDict costs more than the rest.
+        try:
+            params = dict(
+                parse_qsl(request.META.get("QUERY_STRING", ""), max_num_fields=MAX_PARAMS)
+            )
+        except ValueError:
+            raise ValidationError({"non_field_errors": ["Too many query parameters."]}) from None
+        slots, context = parse_request(params)
+        now = timezone.now()
+        decision = serve_page(slots, context, now=now, rng=_rng)
+        return HttpResponse(
+            render_decision(decision, context.viewer, _base_url(request), now),
+            content_type="application/json",
+            headers={"Cache-Control": NO_STORE},
+        )
+
+
+_bases: dict[tuple[str, ...], str] = {}
+
+
+def _base_url(request) -> str:
+    """scheme://host of the request; get_host() (which checks ALLOWED_HOSTS) once per host."""
+    meta = request.META
+    key = (
+        meta.get("HTTP_X_FORWARDED_PROTO", ""),
+        meta.get("HTTP_HOST", ""),
+        meta.get("HTTP_X_FORWARDED_HOST", ""),
+        meta.get("wsgi.url_scheme", ""),
+    )
+    base = _bases.get(key)
+    if base is None:
+        base = f"{request.scheme}://{request.get_host()}"  # raises DisallowedHost if not allowed
+        if len(_bases) > 1000:
+            _bases.clear()
+        _bases[key] = base
+    return base
+
+
+def _verified(kind: str, token: str) -> tracking.TokenData:
+    try:
+        return tracking.read_token(kind, token)
+    except tracking.InvalidTokenError as exc:
+        raise ValidationError({"token": [str(exc)]}) from None
+
+
+class ImpressionView(HotPathView):
+    @extend_schema(
+        summary="Impression beacon of a served ad",
+        description=(
+            "Counts the ad once (a replayed beacon counts nothing). Bots and crawlers are "
+            "counted apart and never billed. GET for an image pixel, POST for sendBeacon."
+        ),
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Received."),
+            **ERROR_400,
+        },
+    )
+    def get(self, request, token: str):
+        data = _verified(IMPRESSION, token)
+        tracking.record(
+            IMPRESSION,
+            data,
+            user_agent=request.META.get("HTTP_USER_AGENT"),
+            now=timezone.now(),
+        )
+        return HttpResponse(status=204, headers={"Cache-Control": NO_STORE})
+
+    @extend_schema(
+        summary="Impression beacon of a served ad (sendBeacon)",
+        request=None,
+        responses={204: OpenApiResponse(description="Received."), **ERROR_400},
+    )
+    def post(self, request, token: str):
+        return self.get(request, token)
+
+
+class ClickView(HotPathView):
+    @extend_schema(
+        summary="Click-through: redirects to the advertiser",
+        description=(
+            "Redirects (302) to the creative's stored destination and counts the click once "
+            "per served ad. A tampered, expired or foreign token answers 400 and counts "
+            "nothing; it never redirects."
+        ),
+        responses={
+            302: OpenApiResponse(
+                description="Redirect (Location header) to the creative's click-through URL."
+            ),
+            **ERROR_400,
+            **ERROR_404,
+        },
+    )
+    def get(self, request, token: str):
+        data = _verified(CLICK, token)
+        destination = tracking.record_click(
+            data, user_agent=request.META.get("HTTP_USER_AGENT"), now=timezone.now()
+        )
+        if destination is None:
+            raise NotFound("This ad no longer exists.")
+        response = HttpResponseRedirect(destination)
+        response["Cache-Control"] = NO_STORE
+        response["Referrer-Policy"] = "no-referrer-when-downgrade"
+        return response

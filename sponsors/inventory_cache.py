@@ -1,0 +1,302 @@
+"""The decision's cached snapshot of the inventory, and the version key that invalidates it.
+
+Warm path, per request: one read of the version key; when it equals the version this
+process already holds in memory, the snapshot is used as is (no unpickling, no SQL). When
+it differs, the snapshot of that version is taken from the shared cache, or built from the
+database (a handful of queries) and stored there for the other processes. The page
+decision reads the version in the same Redis round trip as its counters
+(:func:`serve_page`), and the click in the same round trip as its count.
+
+Any save or delete of a slot, campaign or creative calls :func:`bump_inventory_version`
+(from the models' ``save()``/``delete()`` and from services that bulk-update), which writes a
+new random version at once and again when the transaction commits: the first write drops
+this process's memo immediately, the second makes sure that no other process keeps a
+snapshot it built from the rows as they were before the commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from sponsors.decision import CreativeEntry, Inventory, PageDecision
+
+VERSION_KEY = "ads:inventory:version"
+SNAPSHOT_KEY = "ads:inventory:snapshot:{version}"
+SNAPSHOT_TTL = 24 * 3600
+
+_memo: tuple[str, Inventory] | None = None
+_UNSET = object()
+
+
+def _redis():
+    """(client, key of the version) with Redis, else (None, None)."""
+    from sponsors.counters import get_counters, uses_redis
+
+    if not uses_redis():
+        return None, None
+    store = get_counters()
+    return store.client, store.key(VERSION_KEY)
+
+
+def read_version() -> str | None:
+    """The current inventory version (raw in Redis, so a pipeline can read it too)."""
+    client, key = _redis()
+    if client is not None:
+        raw = client.get(key)
+        try:
+            return raw.decode("ascii") if raw is not None else None
+        except UnicodeDecodeError:  # not ours (e.g. written by an older release): replace it
+            _new_version()
+            return read_version()
+    return cache.get(VERSION_KEY)
+
+
+def _write_version(version: str, *, only_if_missing: bool = False) -> bool:
+    client, key = _redis()
+    if client is not None:
+        return bool(client.set(key, version, nx=only_if_missing))
+    if only_if_missing:
+        return cache.add(VERSION_KEY, version, None)
+    cache.set(VERSION_KEY, version, None)
+    return True
+
+
+def _new_version() -> None:
+    _write_version(secrets.token_hex(8))
+
+
+def bump_inventory_version() -> None:
+    """Announce that the inventory changed: the next decision anywhere uses a new snapshot."""
+    global _memo
+    _memo = None
+    _new_version()
+    transaction.on_commit(_new_version)
+
+
+def current_version() -> str:
+    version = read_version()
+    if version is None:  # first use, or the cache was emptied
+        candidate = secrets.token_hex(8)
+        version = candidate if _write_version(candidate, only_if_missing=True) else read_version()
+        version = version or candidate
+    return version
+
+
+def get_inventory(version: str | None = None) -> Inventory:
+    """The snapshot the decision serves from (one cache GET when warm).
+
+    ``version``: the current version when the caller has just read it.
+    """
+    global _memo
+    version = version or current_version()
+    memo = _memo
+    if memo is not None and memo[0] == version:
+        return memo[1]
+    key = SNAPSHOT_KEY.format(version=version)
+    inventory = cache.get(key)
+    if inventory is None:
+        inventory = build_inventory()
+        cache.set(key, inventory, SNAPSHOT_TTL)
+    _memo = (version, inventory)
+    return inventory
+
+
+def memoized_version() -> str | None:
+    memo = _memo
+    return memo[0] if memo is not None else None
+
+
+class VersionCheckingReader:
+    """A counter reader whose first round trip also reads the inventory version."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.version: Any = _UNSET
+
+    def read(self, *, campaigns, caps, viewer, now):
+        if self.version is _UNSET:
+            delivered, seen, self.version = self.store.read_versioned(
+                campaigns=campaigns, caps=caps, viewer=viewer, now=now
+            )
+            return delivered, seen
+        return self.store.read(campaigns=campaigns, caps=caps, viewer=viewer, now=now)
+
+    def seen_version(self) -> str | None:
+        if self.version is _UNSET:
+            self.version = read_version()
+        return self.version
+
+
+def serve_page(slot_keys, context, *, now: datetime, rng) -> PageDecision:
+    """The decision as the API serves it, in one cache round trip when warm.
+
+    Decides optimistically with this process's snapshot while the counters it needs and the
+    current version are read together; in the rare case the version moved on, decides
+    again with the new snapshot. Nothing is written, so a discarded decision leaves no trace.
+    """
+    from sponsors.counters import get_counters
+    from sponsors.decision import decide
+
+    store = get_counters()
+    memo = _memo
+    if memo is not None:
+        version, inventory = memo
+        reader = VersionCheckingReader(store)
+        decision = decide(inventory, slot_keys, context, now=now, counters=reader, rng=rng)
+        seen = reader.seen_version()
+        if seen == version:
+            return decision
+        inventory = get_inventory(seen)
+    else:
+        inventory = get_inventory()
+    return decide(inventory, slot_keys, context, now=now, counters=store, rng=rng)
+
+
+def forget_memo() -> None:
+    """Drop this process's in-memory snapshot (tests, benchmarks)."""
+    global _memo
+    _memo = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Building a snapshot from the database
+
+
+def _creative_payload(creative) -> dict[str, Any]:
+    """The API's creative fields that do not depend on the request (URLs made absolute later)."""
+    from cms.images import rendition_urls
+    from sponsors.models import Creative
+
+    image = None
+    text = None
+    if creative.kind == Creative.Kind.IMAGE:
+        image = {
+            "alt": creative.alt_text,
+            "renditions": [
+                (item["name"], item["url"], item["width"], item["height"])
+                for item in rendition_urls(creative.image_renditions)
+            ],
+        }
+    else:
+        text = {
+            "headline": creative.headline,
+            "body": creative.body,
+            "cta_label": creative.cta_label,
+        }
+    return {
+        "creative_id": creative.pk,
+        "campaign_id": creative.campaign_id,
+        "kind": creative.kind,
+        "width": creative.image_width if image else None,
+        "height": creative.image_height if image else None,
+        "image": image,
+        "text": text,
+    }
+
+
+def creative_entry(creative) -> CreativeEntry:
+    """Snapshot entry of a creative whose campaign and topics are loaded."""
+    from sponsors.decision import CreativeEntry
+    from sponsors.models import Campaign
+
+    campaign = creative.campaign
+    return CreativeEntry(
+        id=creative.pk,
+        name=creative.name,
+        campaign_id=campaign.pk,
+        campaign_name=campaign.name,
+        tier=campaign.tier,
+        tier_label=Campaign.Tier(campaign.tier).label,
+        weight=creative.weight,
+        kind=creative.kind,
+        width=creative.image_width,
+        height=creative.image_height,
+        starts=campaign.starts_at.timestamp(),
+        # When a creative stops serving: its campaign's end. (A countdown attached to a
+        # creative will also end it when it closes: take the earlier of the two here.)
+        ends=campaign.ends_at.timestamp() if campaign.ends_at else None,
+        include=frozenset(t.slug for t in creative.include_topics.all()),
+        exclude=frozenset(t.slug for t in creative.exclude_topics.all()),
+        goal=campaign.impression_goal,
+        even_pacing=campaign.pacing == Campaign.Pacing.EVEN,
+        cap=campaign.frequency_cap,
+        cap_period=campaign.frequency_period,
+        click_url=creative.click_url,
+        payload=_creative_payload(creative),
+        is_active=creative.is_active,
+        campaign_is_active=campaign.is_active,
+    )
+
+
+def build_inventory(
+    *, at: datetime | None = None, preview: bool = False, slot_keys: list[str] | None = None
+) -> Inventory:
+    """Read the inventory from the database into the decision's snapshot structure.
+
+    The serving snapshot holds every creative that may serve now or later (active, of an
+    active campaign that has not ended): a scheduled campaign goes live by the clock with no
+    rebuild. A preview snapshot (``preview=True``) also holds paused, ended and misfitting
+    creatives so the slot preview can say why they do not serve.
+    """
+    from django.db.models import Q
+
+    from sponsors.decision import Inventory, SlotEntry, TierPool, misfit_reason
+    from sponsors.models import Creative, Slot
+
+    at = at or timezone.now()
+    slots = Slot.objects.all()
+    if slot_keys is not None:
+        slots = slots.filter(key__in=slot_keys)
+    slots = list(slots)
+    creatives = Creative.objects.select_related("campaign").prefetch_related(
+        "slots", "include_topics", "exclude_topics"
+    )
+    if preview:
+        house_ids = [s.house_creative_id for s in slots if s.house_creative_id]
+        creatives = creatives.filter(Q(slots__in=slots) | Q(pk__in=house_ids)).distinct()
+    else:
+        creatives = creatives.servable(at)
+    entries: dict[int, CreativeEntry] = {}
+    slot_creatives: dict[int, list[CreativeEntry]] = {slot.pk: [] for slot in slots}
+    for creative in creatives:
+        entry = creative_entry(creative)
+        entries[entry.id] = entry
+        for slot in creative.slots.all():
+            if slot.pk in slot_creatives:
+                slot_creatives[slot.pk].append(entry)
+
+    result: dict[str, SlotEntry] = {}
+    for slot in slots:
+        shell = SlotEntry(
+            id=slot.pk,
+            key=slot.key,
+            name=slot.name,
+            width=slot.width,
+            height=slot.height,
+            kinds=frozenset(slot.accepted_kinds),
+            is_active=slot.is_active,
+            house=entries.get(slot.house_creative_id) if slot.house_creative_id else None,
+            pools=(),
+        )
+        assigned = sorted(slot_creatives[slot.pk], key=lambda e: (-e.tier, e.id))
+        servable = [
+            e
+            for e in assigned
+            if e.is_active and e.campaign_is_active and misfit_reason(shell, e) is None
+        ]
+        tiers = sorted({e.tier for e in servable}, reverse=True)
+        shell.pools = tuple(
+            TierPool.of(tier, [e for e in servable if e.tier == tier]) for tier in tiers
+        )
+        if preview:
+            shell.assigned = tuple((e, None) for e in assigned)
+        result[slot.key] = shell
+    return Inventory(slots=result, creatives=entries, built_at=time.time())

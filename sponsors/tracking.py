@@ -1,0 +1,285 @@
+"""Impression beacons and click redirects: signed tokens, bot detection, counting.
+
+Every placement the decision serves gets two URLs carrying a token signed with Django's
+``signing`` (HMAC with SECRET_KEY, a salt per purpose, a timestamp for expiry):
+
+* the impression beacon, which the front end calls when the creative starts to render;
+* the click URL, which redirects (302) to the creative's stored destination.
+
+A token names the placement (the served decision), creative, slot, campaign, the
+campaign's cap period and the viewer. A tampered, truncated, expired or foreign token
+(signed with another key, or for the other purpose) is refused before anything is counted
+or any redirect is made; a click never redirects anywhere but the creative's stored
+``click_url``. Each placement counts once per purpose: a replayed beacon or a second click
+of the same ad is answered as usual but counts nothing. Known bots and crawlers are counted
+in separate, non-billable columns and never feed caps or pacing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.utils.encoding import force_bytes
+
+from sponsors.counters import (
+    CLICK,
+    IMPRESSION,
+    TrackedEvent,
+    beacon_max_age,
+    click_max_age,
+    get_counters,
+)
+from sponsors.decision import PERIOD_SECONDS, Placement
+
+SALTS = {IMPRESSION: "sponsors.ads.impression", CLICK: "sponsors.ads.click"}
+
+VIEWER_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PLACEMENT_RE = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
+
+# Substrings of User-Agent headers sent by crawlers, link previewers, monitors and scripts.
+# Matched case-insensitively; an empty User-Agent counts as a bot too.
+BOT_PATTERNS = [
+    "bot",
+    "crawl",
+    "spider",
+    "slurp",
+    "mediapartners",
+    "adsbot",
+    "facebookexternalhit",
+    "facebookcatalog",
+    "embedly",
+    "quora link preview",
+    "outbrain",
+    "pinterest",
+    "vkshare",
+    "w3c_validator",
+    "whatsapp",
+    "skypeuripreview",
+    "bitlybot",
+    "preview",
+    "headlesschrome",
+    "phantomjs",
+    "lighthouse",
+    "pagespeed",
+    "gtmetrix",
+    "pingdom",
+    "uptime",
+    "monitor",
+    "curl/",
+    "wget/",
+    "python-requests",
+    "python-urllib",
+    "python-httpx",
+    "aiohttp",
+    "go-http-client",
+    "java/",
+    "okhttp",
+    "libwww-perl",
+    "scrapy",
+    "httpclient",
+    "node-fetch",
+    "axios/",
+    "postmanruntime",
+    "insomnia",
+]
+
+
+def _bot_regex() -> re.Pattern[str]:
+    extra = getattr(settings, "ADS_EXTRA_BOT_PATTERNS", [])
+    return re.compile("|".join(re.escape(p.lower()) for p in [*BOT_PATTERNS, *extra]))
+
+
+_BOT_RE: re.Pattern[str] | None = None
+
+
+def is_bot(user_agent: str | None) -> bool:
+    """True for known crawlers, previewers and scripts (and for a missing User-Agent)."""
+    global _BOT_RE
+    if not user_agent or not user_agent.strip():
+        return True
+    if _BOT_RE is None:
+        _BOT_RE = _bot_regex()
+    return _BOT_RE.search(user_agent.lower()) is not None
+
+
+class InvalidTokenError(Exception):
+    """The token is not one this site signed for this purpose, or it has expired."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+@dataclass(frozen=True, slots=True)
+class TokenData:
+    placement_id: str
+    creative_id: int
+    slot_id: int
+    campaign_id: int
+    cap_period: str
+    viewer: str | None
+
+
+def _payload(placement: Placement, viewer: str | None) -> str:
+    creative = placement.creative
+    cap_period = creative.cap_period if creative.cap is not None else ""
+    return (
+        f"{placement.placement_id}.{creative.id}.{placement.slot.id}."
+        f"{creative.campaign_id}.{cap_period}.{viewer or ''}"
+    )
+
+
+class _Signer(signing.TimestampSigner):
+    """Django's TimestampSigner, same tokens, with its HMAC keys derived once.
+
+    ``signing.base64_hmac`` derives the HMAC key from the salt and the secret on every call;
+    here the keyed HMAC of each key is built once and copied per signature.
+    """
+
+    def __init__(self, *, salt: str) -> None:
+        super().__init__(salt=salt)
+        self._keyed: dict[str, hmac.HMAC] = {}
+
+    def keyed(self, key: str | bytes | None = None) -> hmac.HMAC:
+        key = key or self.key
+        keyed = self._keyed.get(key)
+        if keyed is None:
+            derived = hashlib.sha256(force_bytes(self.salt + "signer") + force_bytes(key))
+            keyed = self._keyed[key] = hmac.new(derived.digest(), digestmod=hashlib.sha256)
+        return keyed
+
+    def signature(self, value, key=None) -> str:
+        mac = self.keyed(key).copy()
+        mac.update(force_bytes(value))
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+
+_signers: dict[tuple, _Signer] = {}
+
+
+def _signer(kind: str) -> _Signer:
+    """One signer per purpose and key set, reused (building one reads several settings)."""
+    key = (kind, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+    signer = _signers.get(key)
+    if signer is None:
+        signer = _signers[key] = _Signer(salt=SALTS[kind])
+    return signer
+
+
+def make_tokens(placement: Placement, viewer: str | None) -> tuple[str, str]:
+    """(impression token, click token) for a served placement."""
+    return Tokens()(placement, viewer)
+
+
+class Tokens:
+    """Makes the tokens of the ads of one response: exactly ``TimestampSigner(salt=...)
+    .sign(payload)`` for each purpose (a test checks it), written out so that the signers
+    and the timestamp are looked up once per response and each HMAC is one copy of a keyed
+    one."""
+
+    def __init__(self) -> None:
+        self.keyed = (_signer(IMPRESSION).keyed(), _signer(CLICK).keyed())
+        self.stamp = signing.b62_encode(int(time.time()))
+
+    def __call__(self, placement: Placement, viewer: str | None) -> tuple[str, str]:
+        value = f"{_payload(placement, viewer)}:{self.stamp}"
+        data = value.encode()
+        impression, click = self.keyed[0].copy(), self.keyed[1].copy()
+        impression.update(data)
+        click.update(data)
+        return (
+            f"{value}:{base64.urlsafe_b64encode(impression.digest()).rstrip(b'=').decode()}",
+            f"{value}:{base64.urlsafe_b64encode(click.digest()).rstrip(b'=').decode()}",
+        )
+
+
+def read_token(kind: str, token: str) -> TokenData:
+    """Verify and decode a token of ``kind``; raise InvalidTokenError for anything else."""
+    max_age = beacon_max_age() if kind == IMPRESSION else click_max_age()
+    if not token or len(token) > 400:
+        raise InvalidTokenError("This tracking link is not valid.")
+    try:
+        payload = _signer(kind).unsign(token, max_age=max_age)
+    except signing.SignatureExpired:
+        raise InvalidTokenError("This tracking link has expired.", expired=True) from None
+    except (signing.BadSignature, ValueError, TypeError, OverflowError):
+        raise InvalidTokenError("This tracking link is not valid.") from None
+    parts = payload.split(".")
+    if len(parts) != 6:
+        raise InvalidTokenError("This tracking link is not valid.")
+    placement_id, creative, slot, campaign, cap_period, viewer = parts
+    if (
+        not _PLACEMENT_RE.match(placement_id)
+        or not (creative.isdigit() and slot.isdigit() and campaign.isdigit())
+        or (cap_period and cap_period not in PERIOD_SECONDS)
+        or (viewer and not VIEWER_RE.match(viewer))
+    ):
+        raise InvalidTokenError("This tracking link is not valid.")
+    return TokenData(
+        placement_id=placement_id,
+        creative_id=int(creative),
+        slot_id=int(slot),
+        campaign_id=int(campaign),
+        cap_period=cap_period,
+        viewer=viewer or None,
+    )
+
+
+def record(kind: str, data: TokenData, *, user_agent: str | None, now: datetime) -> bool:
+    """Count one verified event (once per placement); return True if it was counted."""
+    return get_counters().record(_event(kind, data, user_agent=user_agent, now=now))
+
+
+def _event(kind: str, data: TokenData, *, user_agent: str | None, now: datetime) -> TrackedEvent:
+    return TrackedEvent(
+        kind=kind,
+        placement_id=data.placement_id,
+        creative_id=data.creative_id,
+        slot_id=data.slot_id,
+        campaign_id=data.campaign_id,
+        cap_period=data.cap_period,
+        viewer=data.viewer,
+        bot=is_bot(user_agent),
+        at=now,
+    )
+
+
+def record_click(data: TokenData, *, user_agent: str | None, now: datetime) -> str | None:
+    """Count a verified click (once per placement); return where it goes, None if nowhere.
+
+    The count and the inventory version are read in one round trip. A click on a creative
+    deleted since it was served answers None; its count is dropped (the database refuses it,
+    the Redis flush skips it).
+    """
+    event = _event(CLICK, data, user_agent=user_agent, now=now)
+    store = get_counters()
+    if not store.buffered:  # database counters: look first, count only a click that goes
+        destination = click_destination(data.creative_id)
+        if destination is not None:
+            store.record(event)
+        return destination
+    _, version = store.record_versioned(event)
+    return click_destination(data.creative_id, version=version)
+
+
+def click_destination(creative_id: int, *, version: str | None = None) -> str | None:
+    """The creative's stored click-through URL (from the snapshot; the database if absent)."""
+    from sponsors.inventory_cache import get_inventory
+    from sponsors.models import Creative
+
+    entry = get_inventory(version).creatives.get(creative_id)
+    if entry is not None:
+        url = entry.click_url
+    else:  # paused or ended since it was served: the click still goes where it promised
+        url = Creative.objects.filter(pk=creative_id).values_list("click_url", flat=True).first()
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return None
+    return url

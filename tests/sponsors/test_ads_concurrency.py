@@ -1,0 +1,155 @@
+"""Exact counts under concurrency: 16 parallel writers, 10,000 events, replays among them.
+
+PostgreSQL only: SQLite serialises writers on one file lock, so it cannot show a lost or
+doubled update. Runs in real transactions (``transaction=True``), each thread with its own
+database connection, exactly as application server threads would.
+"""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection, connections
+from django.db.models import Sum
+from django.utils import timezone
+
+from sponsors.counters import (
+    CLICK,
+    IMPRESSION,
+    DatabaseCounters,
+    RedisCounters,
+    TrackedEvent,
+    flush_redis,
+    uses_redis,
+)
+from sponsors.models import DeliveryCounter, FlushedBatch
+from tests.sponsors.factories_ads import CreativeFactory, SlotFactory
+
+WRITERS = 16
+EVENTS = 10_000
+REPLAYS_PER_WRITER = 50
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL (set DATABASE_URL): SQLite serialises all writers",
+    ),
+]
+
+
+def _events(creatives, slots):
+    """10,000 distinct events over 2 creatives x 2 slots x impression/click x human/bot."""
+    now = timezone.now()
+    events = []
+    for i in range(EVENTS):
+        creative = creatives[i % 2]
+        events.append(
+            TrackedEvent(
+                kind=IMPRESSION if i % 3 else CLICK,
+                placement_id=f"concurrent-{i:06d}",
+                creative_id=creative.pk,
+                slot_id=slots[(i // 2) % 2].pk,
+                campaign_id=creative.campaign_id,
+                cap_period="",
+                viewer=f"viewer-{i % 97}",
+                bot=i % 10 == 0,
+                at=now,
+            )
+        )
+    return events
+
+
+def _expected(events):
+    expected = Counter()
+    for event in events:
+        expected[(event.creative_id, event.slot_id, event.column)] += 1
+    return expected
+
+
+def _actual():
+    actual = Counter()
+    for row in DeliveryCounter.objects.all():
+        for column in ("impressions", "clicks", "bot_impressions", "bot_clicks"):
+            if getattr(row, column):
+                actual[(row.creative_id, row.slot_id, column)] += getattr(row, column)
+    return actual
+
+
+def _run_writers(store, events):
+    """16 threads; each sends its share plus replays of events other threads also send."""
+    shares = [events[n::WRITERS] for n in range(WRITERS)]
+    counted = Counter()
+    errors = []
+    barrier = threading.Barrier(WRITERS)
+
+    def writer(n):
+        try:
+            barrier.wait()
+            replays = events[(n * 37) % len(events) :][:REPLAYS_PER_WRITER]
+            for event in [*shares[n], *replays]:
+                if store.record(event):
+                    counted[n] += 1
+        except Exception as exc:  # noqa: BLE001 - reported to the test below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors[:3]
+    return sum(counted.values())
+
+
+@pytest.fixture
+def inventory():
+    slots = [SlotFactory(key="one"), SlotFactory(key="two")]
+    creatives = [CreativeFactory(name="A", slots=slots), CreativeFactory(name="B", slots=slots)]
+    return creatives, slots
+
+
+def test_database_upserts_count_exactly_under_16_parallel_writers(inventory):
+    events = _events(*inventory)
+    counted = _run_writers(DatabaseCounters(), events)
+    assert counted == EVENTS  # every replay was recognised
+    assert _actual() == _expected(events)
+    totals = DeliveryCounter.objects.aggregate(
+        i=Sum("impressions"), c=Sum("clicks"), bi=Sum("bot_impressions"), bc=Sum("bot_clicks")
+    )
+    assert sum(totals.values()) == EVENTS
+
+
+@pytest.mark.skipif(not uses_redis(), reason="needs Redis (set REDIS_URL)")
+def test_redis_counts_flushed_by_four_racing_workers_are_exact(inventory):
+    store = RedisCounters()
+    events = _events(*inventory)
+    writers_finished = threading.Event()
+    flush_errors = []
+
+    def flush_worker():
+        # recover_after=0: every worker also grabs the others' batches in progress, the
+        # worst case for double counting.
+        try:
+            while not writers_finished.is_set():
+                flush_redis(store, recover_after=0)
+        except Exception as exc:  # noqa: BLE001 - reported to the test below
+            flush_errors.append(exc)
+        finally:
+            connections.close_all()
+
+    flushers = [threading.Thread(target=flush_worker) for _ in range(4)]
+    for flusher in flushers:
+        flusher.start()
+    counted = _run_writers(store, events)
+    writers_finished.set()
+    for flusher in flushers:
+        flusher.join(timeout=300)
+    flush_redis(store, recover_after=0)
+    assert not flush_errors, flush_errors[:3]
+    assert counted == EVENTS
+    assert _actual() == _expected(events)
+    assert FlushedBatch.objects.count() >= 1
