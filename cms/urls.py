@@ -41,3 +41,7 @@ if settings.SERVE_MEDIA:
             {"document_root": settings.MEDIA_ROOT},
         )
     ]
+
+
+# Unknown addresses under /api/ answer in the API's error format, not with an HTML page.
+handler404 = "cms.api.errors.not_found"

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 import jsonschema
+from django.urls import Resolver404, resolve
 from drf_spectacular.generators import SchemaGenerator
 
 
@@ -68,8 +69,19 @@ def _operation(path: str, method: str) -> tuple[str, dict[str, Any]]:
     raise AssertionError(f"{method} {path} is not described in the OpenAPI schema")
 
 
+NOT_FOUND = {"status": 404, "code": "not_found", "detail": "Not found.", "errors": {}}
+
+
 def assert_matches_schema(method: str, path: str, response: Any) -> None:
-    """Fail unless ``response`` is documented for this operation and matches its schema."""
+    """Fail unless ``response`` is documented for this operation and matches its schema.
+
+    An address that no route matches is no operation: it must answer the API's 404.
+    """
+    try:
+        resolve(path)
+    except Resolver404:
+        assert (response.status_code, json.loads(response.content)) == (404, NOT_FOUND)
+        return
     template, operation = _operation(path, method)
     status = str(response.status_code)
     documented = operation.get("responses", {})

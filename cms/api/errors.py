@@ -12,7 +12,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -99,3 +100,12 @@ ERROR_404 = {
     status.HTTP_404_NOT_FOUND: error_response("No such object (or not public), or no such page.")
 }
 ERROR_429 = {status.HTTP_429_TOO_MANY_REQUESTS: error_response("Too many requests; retry later.")}
+
+
+def not_found(request, exception=None):
+    """The 404 view: the API's error format under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"status": 404, "code": "not_found", "detail": "Not found.", "errors": {}}, status=404
+        )
+    return page_not_found(request, exception)

@@ -370,6 +370,7 @@ class ImpressionView(HotPathView):
         responses={
             204: OpenApiResponse(description="Received."),
             **ERROR_400,
+            **ERROR_404,
         },
     )
     def get(self, request, token: str):
@@ -385,7 +386,7 @@ class ImpressionView(HotPathView):
     @extend_schema(
         summary="Impression beacon of a served ad (sendBeacon)",
         request=None,
-        responses={204: OpenApiResponse(description="Received."), **ERROR_400},
+        responses={204: OpenApiResponse(description="Received."), **ERROR_400, **ERROR_404},
     )
     def post(self, request, token: str):
         return self.get(request, token)

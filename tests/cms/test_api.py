@@ -206,3 +206,10 @@ def test_topic_and_author_lists_query_count(
     # count, the page
     with django_assert_num_queries(2):
         assert api_client.get(url + "?page_size=50").json()["count"] == rows
+
+
+def test_unknown_api_address_answers_in_the_error_format(api_client, client):
+    response = api_client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert client.get("/no-such-page/").status_code == 404
