@@ -274,9 +274,13 @@ def countdown_changed(
 
     Called by every save and delete of a countdown or phase (the models do it). The second
     pass after commit stops a reader that read the database before the commit from leaving
-    the old data under the current token. This is also the place to invalidate other caches
-    built from countdowns (the ad inventory snapshot).
+    the old data under the current token. The ad inventory snapshot, which embeds the
+    countdowns of promo strips, is invalidated here too.
     """
+    from sponsors.inventory_cache import bump_inventory_version
+
+    # Promo strips embed their countdown in the ad snapshot: serve the change at once.
+    bump_inventory_version()
     found = {slug for slug in slugs if slug}
     ids = [pk for pk in countdown_ids if pk]
     if ids:

@@ -82,6 +82,8 @@ class CreativeEntry:
     payload: dict[str, Any]  # the API's creative fields that do not depend on the request
     is_active: bool = True
     campaign_is_active: bool = True
+    countdown: Any = None  # a CountdownSnapshot (sponsors.countdowns) shown with the ad
+    closes: float | None = None  # when its countdown closes, if the strip stops then
 
     @property
     def needs_delivered(self) -> bool:
@@ -251,6 +253,8 @@ def schedule_reason(entry: CreativeEntry, now_ts: float) -> str | None:
         return f"scheduled: the campaign starts {_when(entry.starts)}"
     if entry.ends is not None and entry.ends <= now_ts:
         return f"ended {_when(entry.ends)}"
+    if entry.closes is not None and entry.closes <= now_ts:
+        return f"its countdown closed {_when(entry.closes)}"
     return None
 
 

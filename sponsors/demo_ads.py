@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from cms.demo import demo_image
 from cms.models import Topic
-from sponsors.models import Campaign, Creative, Slot, Sponsor
+from sponsors.models import Campaign, Countdown, Creative, Slot, Sponsor
 
 SLOTS = [
     # key, name, width, height, accepts image, accepts text
@@ -92,8 +92,8 @@ def load(*, admin_password: str) -> list[str]:
     )
 
     awards = _sponsor(
-        "northwind-awards",
-        "Northwind Marketing Awards",
+        "lantern-awards",
+        "The Lantern Awards",
         "https://awards.example.com/",
         "Annual awards for the year's best marketing work.",
     )
@@ -127,10 +127,13 @@ def load(*, admin_password: str) -> list[str]:
         awards_campaign,
         "Promo strip: entries extended",
         kind=Creative.Kind.TEXT,
-        headline="The Northwind Marketing Awards: extended deadline",
+        headline="The Lantern Awards for Marketing",
         body="There is still time to enter this year's work.",
         cta_label="Enter now",
         click_url="https://awards.example.com/enter?utm_source=strip",
+        # The site-wide strip counts down to the awards' deadline (sponsors/demo_countdowns)
+        # and stops serving when entries close.
+        countdown=Countdown.objects.filter(slug="lantern-awards-for-marketing").first(),
         slots=[strip],
     )
 

@@ -204,10 +204,17 @@ def _creative_payload(creative) -> dict[str, Any]:
 
 def creative_entry(creative) -> CreativeEntry:
     """Snapshot entry of a creative whose campaign and topics are loaded."""
+    from sponsors.countdowns import countdown_snapshot
     from sponsors.decision import CreativeEntry
-    from sponsors.models import Campaign
+    from sponsors.models import Campaign, Creative
 
     campaign = creative.campaign
+    countdown = countdown_snapshot(creative.countdown) if creative.countdown_id else None
+    # A strip that stops with its countdown stops at the last deadline, by the clock.
+    stops = creative.when_countdown_closes == Creative.WhenCountdownCloses.STOP
+    closes = None
+    if stops and countdown is not None and countdown.closes_at is not None:
+        closes = countdown.closes_at.timestamp()
     return CreativeEntry(
         id=creative.pk,
         name=creative.name,
@@ -220,8 +227,6 @@ def creative_entry(creative) -> CreativeEntry:
         width=creative.image_width,
         height=creative.image_height,
         starts=campaign.starts_at.timestamp(),
-        # When a creative stops serving: its campaign's end. (A countdown attached to a
-        # creative will also end it when it closes: take the earlier of the two here.)
         ends=campaign.ends_at.timestamp() if campaign.ends_at else None,
         include=frozenset(t.slug for t in creative.include_topics.all()),
         exclude=frozenset(t.slug for t in creative.exclude_topics.all()),
@@ -233,6 +238,8 @@ def creative_entry(creative) -> CreativeEntry:
         payload=_creative_payload(creative),
         is_active=creative.is_active,
         campaign_is_active=campaign.is_active,
+        countdown=countdown,
+        closes=closes,
     )
 
 
@@ -256,8 +263,8 @@ def build_inventory(
     if slot_keys is not None:
         slots = slots.filter(key__in=slot_keys)
     slots = list(slots)
-    creatives = Creative.objects.select_related("campaign").prefetch_related(
-        "slots", "include_topics", "exclude_topics"
+    creatives = Creative.objects.select_related("campaign", "countdown").prefetch_related(
+        "slots", "include_topics", "exclude_topics", "countdown__phases"
     )
     if preview:
         house_ids = [s.house_creative_id for s in slots if s.house_creative_id]

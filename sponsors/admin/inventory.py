@@ -358,6 +358,8 @@ class CreativeAdminForm(forms.ModelForm):
             "headline",
             "body",
             "cta_label",
+            "countdown",
+            "when_countdown_closes",
             "slots",
             "include_topics",
             "exclude_topics",
@@ -402,13 +404,16 @@ class CreativeAdmin(admin.ModelAdmin):
     list_filter = [StateFilter, "kind", "campaign__tier", "slots"]
     list_select_related = ["campaign__sponsor"]
     search_fields = ["name", "headline", "campaign__name", "campaign__sponsor__name"]
-    autocomplete_fields = ["campaign", "include_topics", "exclude_topics"]
+    autocomplete_fields = ["campaign", "include_topics", "exclude_topics", "countdown"]
     actions = ["pause", "resume"]
     readonly_fields = ["image_preview", "image_size"]
     fieldsets = [
         (None, {"fields": ["campaign", "name", "kind", "is_active", "weight", "click_url"]}),
         ("Image banner", {"fields": ["image", "image_preview", "image_size", "alt_text"]}),
-        ("Text promo strip", {"fields": ["headline", "body", "cta_label"]}),
+        (
+            "Text promo strip",
+            {"fields": ["headline", "body", "cta_label", "countdown", "when_countdown_closes"]},
+        ),
         ("Where it shows", {"fields": ["slots", "include_topics", "exclude_topics"]}),
     ]
 

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,8 +28,10 @@ from rest_framework.views import APIView
 from cms.api.errors import ERROR_400, ERROR_404
 from cms.api.serializers import RenditionSerializer
 from sponsors import tracking
+from sponsors.api.countdowns import CountdownSerializer, countdown_payload
+from sponsors.countdowns import countdown_state
 from sponsors.counters import CLICK, IMPRESSION
-from sponsors.decision import PageContext, PageDecision, Placement
+from sponsors.decision import CreativeEntry, PageContext, PageDecision, Placement
 from sponsors.inventory_cache import serve_page
 
 MAX_SLOTS = 10
@@ -70,10 +73,10 @@ class AdSerializer(serializers.Serializer):
     height = serializers.IntegerField(allow_null=True, help_text="Image height in px (images).")
     image = AdImageSerializer(allow_null=True, help_text="Image banners; null for text strips.")
     text = AdTextSerializer(allow_null=True, help_text="Text promo strips; null for images.")
-    countdown = serializers.DictField(
+    countdown = CountdownSerializer(
         allow_null=True,
-        help_text="The countdown attached to the creative, when there is one (always null "
-        "until countdowns can be attached).",
+        help_text="The deadline countdown a promo strip carries (as the countdown API shows "
+        "it), or null.",
     )
     house = serializers.BooleanField(help_text="True for the slot's house (fallback) creative.")
     impression_url = serializers.URLField(
@@ -148,7 +151,16 @@ def _path_prefix(name: str) -> str:
     return _PATHS[name]
 
 
-def placement_data(placement: Placement, viewer: str | None, base: str) -> dict[str, Any]:
+def countdown_data(creative: CreativeEntry, now: datetime) -> dict[str, Any] | None:
+    """The countdown a creative carries, as the countdown API shows it at ``now``."""
+    if creative.countdown is None:
+        return None
+    return countdown_payload(countdown_state(creative.countdown, now=now))
+
+
+def placement_data(
+    placement: Placement, viewer: str | None, base: str, now: datetime
+) -> dict[str, Any]:
     """The API object of one served ad (see ``AdSerializer``)."""
     payload = placement.creative.payload
     impression, click = tracking.make_tokens(placement, viewer)
@@ -175,7 +187,7 @@ def placement_data(placement: Placement, viewer: str | None, base: str) -> dict[
         "height": payload["height"],
         "image": image,
         "text": payload["text"],
-        "countdown": None,
+        "countdown": countdown_data(placement.creative, now),
         "house": placement.house,
         "impression_url": f"{base}{_path_prefix('ads-impression')}{impression}/",
         "click_url": f"{base}{_path_prefix('ads-click')}{click}/",
@@ -185,7 +197,7 @@ def placement_data(placement: Placement, viewer: str | None, base: str) -> dict[
 def decision_data(decision: PageDecision, viewer: str | None, base: str, now) -> dict[str, Any]:
     return {
         "slots": {
-            key: placement_data(placement, viewer, base) if placement is not None else None
+            key: placement_data(placement, viewer, base, now) if placement is not None else None
             for key, placement in decision.placements.items()
         },
         "unknown_slots": decision.unknown_slots,
@@ -199,6 +211,11 @@ def decision_data(decision: PageDecision, viewer: str | None, base: str, now) ->
 # signed URLs are serialized per ad. ``render_decision`` returns exactly the JSON of
 # ``decision_data`` (a test checks it).
 _fragments: dict[tuple[int, str], tuple[Any, str]] = {}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # fragments hold no time-dependent field
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _fragment(placement: Placement, base: str) -> str:
@@ -207,7 +224,7 @@ def _fragment(placement: Placement, base: str) -> str:
     cached = _fragments.get(key)
     if cached is not None and cached[0] is creative:
         return cached[1]
-    data = placement_data(placement, None, base)
+    data = placement_data(placement, None, base, _EPOCH)
     static = {
         name: data[name]
         for name in (
@@ -218,7 +235,6 @@ def _fragment(placement: Placement, base: str) -> str:
             "height",
             "image",
             "text",
-            "countdown",
         )
     }
     fragment = json.dumps(static, ensure_ascii=False, separators=(",", ":"))[1:-1]
@@ -244,8 +260,10 @@ def render_decision(decision: PageDecision, viewer: str | None, base: str, now) 
             parts.append(f'"{key}":null')
             continue
         impression, click = tokens(placement, viewer)
+        countdown = countdown_data(placement.creative, now)
         parts.append(
             f'"{key}":{{"slot":"{placement.slot.key}",{_fragment(placement, base)},'
+            f'"countdown":{"null" if countdown is None else _json(countdown)},'
             f'"house":{"true" if placement.house else "false"},'
             f'"impression_url":"{impression_prefix}{impression}/",'
             f'"click_url":"{click_prefix}{click}/"}}'

@@ -268,13 +268,17 @@ class Campaign(InventoryModel):
 class Creative(InventoryModel):
     """One ad: an image banner or a text promo strip, with its destination and targeting.
 
-    A creative may later carry a countdown (the countdowns issue): the decision snapshot and
-    the API already reserve a nullable ``countdown`` for it.
+    A text promo strip may carry a countdown: it then stops serving at the countdown's last
+    deadline, or keeps serving showing the closed message, as staff chose.
     """
 
     class Kind(models.TextChoices):
         IMAGE = "image", "Image banner"
         TEXT = "text", "Text promo strip"
+
+    class WhenCountdownCloses(models.TextChoices):
+        STOP = "stop", "Stop serving"
+        CLOSED_MESSAGE = "closed_message", "Keep serving with the closed message"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="creatives")
     name = models.CharField(max_length=160)
@@ -326,6 +330,20 @@ class Creative(InventoryModel):
         help_text="Never serve on pages with any of these topics.",
     )
     slots = models.ManyToManyField(Slot, blank=True, related_name="creatives")
+    countdown = models.ForeignKey(
+        "sponsors.Countdown",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="creatives",
+        help_text="Text strips: a deadline countdown shown with the promo.",
+    )
+    when_countdown_closes = models.CharField(
+        max_length=14,
+        choices=WhenCountdownCloses.choices,
+        default=WhenCountdownCloses.STOP,
+        help_text="What the strip does once its countdown's last deadline has passed.",
+    )
     is_active = models.BooleanField("active", default=True, help_text="Untick to pause.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -362,6 +380,8 @@ class Creative(InventoryModel):
                 errors["headline"] = "A text promo strip needs a headline."
             if not self.cta_label.strip():
                 errors["cta_label"] = "A text promo strip needs a call-to-action label."
+        if self.countdown_id and self.kind != self.Kind.TEXT:
+            errors["countdown"] = "Only a text promo strip can carry a countdown."
         if errors:
             raise ValidationError(errors, code="creative_invalid")
 

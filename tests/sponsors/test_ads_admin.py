@@ -172,6 +172,7 @@ def creative_form(campaign, slot, **extra):
         "headline": "",
         "body": "",
         "cta_label": "",
+        "when_countdown_closes": "stop",
         "slots": [slot.pk],
     }
     data.update(extra)
@@ -327,6 +328,7 @@ def test_admin_edit_is_served_on_the_next_api_request(admin_client, api_client):
         "headline": "New",
         "body": "",
         "cta_label": "Go",
+        "when_countdown_closes": "stop",
         "alt_text": "",
         "slots": [slot.pk],
     }
