@@ -31,5 +31,10 @@ format: $(VENV)/.installed
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
+# Ad-serving benchmark (see README): production-like server on 127.0.0.1, PostgreSQL and
+# Redis when they answer (BENCH_DATABASE_URL, BENCH_REDIS_URL), wrk at 64 connections.
+bench: $(VENV)/.installed
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3*
+	rm -rf $(VENV) staticfiles db.sqlite3* bench-results

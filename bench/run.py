@@ -461,7 +461,7 @@ def main() -> int:
     parser.add_argument("--server", choices=sorted(SERVERS), default="granian")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--threads", type=int, default=1, help="Threads per worker (granian, gunicorn-gthread)."
+        "--threads", type=int, default=2, help="Threads per worker (granian, gunicorn-gthread)."
     )
     parser.add_argument("--no-install", action="store_true", help="Never apt-get install wrk.")
     parser.add_argument(

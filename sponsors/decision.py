@@ -330,11 +330,18 @@ class _Page:
         self.campaign_picks: dict[int, int] = {}
 
     def static_ok(self, entry: CreativeEntry) -> bool:
-        """Dates and targeting: what needs no counter."""
-        return (
-            schedule_reason(entry, self.now_ts) is None
-            and targeting_reason(entry, self.topics) is None
-        )
+        """Dates and targeting: what needs no counter.
+
+        The same rules as ``schedule_reason`` and ``targeting_reason`` (which word them for
+        the preview), written without building messages: this runs for every draw.
+        """
+        now = self.now_ts
+        if entry.starts > now or (entry.ends is not None and entry.ends <= now):
+            return False
+        topics = self.topics
+        if entry.include and entry.include.isdisjoint(topics):
+            return False
+        return not (entry.exclude and not entry.exclude.isdisjoint(topics))
 
     def counters_ok(self, entry: CreativeEntry) -> bool:
         """Not on the page yet, goal and pacing, the viewer's cap (counters prefetched)."""

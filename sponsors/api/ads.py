@@ -113,8 +113,31 @@ def _split(raw: str | None, *, name: str, pattern: re.Pattern, limit: int) -> li
     return items
 
 
+_SLOTS_OK = re.compile(
+    rf"[a-z0-9][a-z0-9_-]{{0,49}}(?:,[a-z0-9][a-z0-9_-]{{0,49}}){{0,{MAX_SLOTS - 1}}}"
+)
+_TOPICS_OK = re.compile(rf"[-a-zA-Z0-9_]{{1,80}}(?:,[-a-zA-Z0-9_]{{1,80}}){{0,{MAX_TOPICS - 1}}}")
+
+
 def parse_request(params) -> tuple[list[str], PageContext]:
     """Validate the decision's query parameters; raise ValidationError (400) otherwise."""
+    slots_raw = params.get("slots", "")
+    topics_raw = params.get("topics", "")
+    article = params.get("article", "")
+    viewer = params.get("viewer") or None
+    if (
+        _SLOTS_OK.fullmatch(slots_raw)
+        and (not topics_raw or _TOPICS_OK.fullmatch(topics_raw))
+        and (not article or _SLUG_RE.match(article))
+        and (viewer is None or tracking.VIEWER_RE.match(viewer))
+    ):  # the usual, well-formed request: one pattern test per parameter
+        topics = tuple(topics_raw.lower().split(",")) if topics_raw else ()
+        return slots_raw.split(","), PageContext(topics=topics, article=article, viewer=viewer)
+    return _parse_strictly(params)
+
+
+def _parse_strictly(params) -> tuple[list[str], PageContext]:
+    """The same rules item by item, to say exactly what is wrong."""
     errors: dict[str, list[str]] = {}
     slots: list[str] = []
     topics: list[str] = []

@@ -407,3 +407,41 @@ def test_decision_reads_counters_only_through_the_reader():
 
     assert served_name("sidebar", counters=NoCounters()) == "X"
     assert served_name("sidebar", counters=Exhausted()) is None
+
+
+def test_fast_rule_checks_agree_with_the_worded_reasons():
+    from sponsors.decision import CreativeEntry, _Page, schedule_reason, targeting_reason
+
+    rng = Random(5)
+    slugs = ["a", "b", "c", "d"]
+    now = NOW.timestamp()
+    for _ in range(2000):
+        start = now + rng.choice([-7200, -1, 0, 1, 3600])
+        end = rng.choice([None, now - 1, now, now + 1, now + 7200])
+        entry = CreativeEntry(
+            id=1,
+            name="x",
+            campaign_id=1,
+            campaign_name="c",
+            tier=20,
+            tier_label="Standard",
+            weight=1,
+            kind="text",
+            width=None,
+            height=None,
+            starts=start,
+            ends=end,
+            include=frozenset(rng.sample(slugs, rng.randint(0, 2))),
+            exclude=frozenset(rng.sample(slugs, rng.randint(0, 2))),
+            goal=None,
+            even_pacing=False,
+            cap=None,
+            cap_period="day",
+            click_url="https://x.example/",
+            payload={},
+        )
+        page = _Page(PageContext(topics=tuple(rng.sample(slugs, rng.randint(0, 3)))), NOW, None)
+        worded = (
+            schedule_reason(entry, now) is None and targeting_reason(entry, page.topics) is None
+        )
+        assert page.static_ok(entry) == worded

@@ -1,0 +1,34 @@
+"""The demo inventory serves the demo article's three slots, and loading it twice is safe."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from sponsors.models import Campaign, Creative, Slot
+
+pytestmark = pytest.mark.django_db
+
+DEMO_PAGE = (
+    "/api/v1/ads/?slots=sitewide-strip,leaderboard,article-sidebar"
+    "&topics=microsoft,tiktok,technology"
+    "&article=video-app-turns-down-software-giant-as-cloud-deal-talk-grows&viewer=reader-1"
+)
+
+
+def test_demo_serves_strip_leaderboard_and_sidebar_for_the_demo_article(api_client):
+    call_command("load_demo_data", "--admin-password", "pw", stdout=io.StringIO())
+    counts = (Slot.objects.count(), Campaign.objects.count(), Creative.objects.count())
+    call_command("load_demo_data", "--admin-password", "pw", stdout=io.StringIO())
+    assert (Slot.objects.count(), Campaign.objects.count(), Creative.objects.count()) == counts
+
+    slots = api_client.get(DEMO_PAGE).json()["slots"]
+    assert slots["sitewide-strip"]["kind"] == "text"
+    assert "extended deadline" in slots["sitewide-strip"]["text"]["headline"]
+    assert (slots["leaderboard"]["kind"], slots["leaderboard"]["width"]) == ("image", 728)
+    assert slots["article-sidebar"]["house"] is False
+    assert all(not ad["house"] for ad in slots.values())
+
+    # A page about something else still fills the leaderboard: its house creative.
+    other = api_client.get("/api/v1/ads/?slots=leaderboard&topics=brand-strategy").json()
+    assert other["slots"]["leaderboard"]["house"] is True
