@@ -338,6 +338,8 @@ class _Page:
         now = self.now_ts
         if entry.starts > now or (entry.ends is not None and entry.ends <= now):
             return False
+        if entry.closes is not None and entry.closes <= now:
+            return False
         topics = self.topics
         if entry.include and entry.include.isdisjoint(topics):
             return False

@@ -24,7 +24,12 @@ def test_demo_serves_strip_leaderboard_and_sidebar_for_the_demo_article(api_clie
 
     slots = api_client.get(DEMO_PAGE).json()["slots"]
     assert slots["sitewide-strip"]["kind"] == "text"
-    assert "extended deadline" in slots["sitewide-strip"]["text"]["headline"]
+    strip = slots["sitewide-strip"]
+    assert strip["text"]["headline"] == "The Lantern Awards for Marketing"
+    # The strip counts down to the awards' extended deadline, showing the original time too.
+    assert strip["countdown"]["label"] == "Extended deadline"
+    assert strip["countdown"]["extended"] is True
+    assert strip["countdown"]["original_deadline"] < strip["countdown"]["deadline"]
     assert (slots["leaderboard"]["kind"], slots["leaderboard"]["width"]) == ("image", 728)
     assert slots["article-sidebar"]["house"] is False
     assert all(not ad["house"] for ad in slots.values())
