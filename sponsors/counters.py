@@ -496,11 +496,6 @@ def _redis_store() -> RedisCounters:
     return RedisCounters()
 
 
-def redis_client():
-    """The raw Redis client when Redis is configured, else None."""
-    return _redis_store().client if uses_redis() else None
-
-
 def get_counters() -> RedisCounters | DatabaseCounters:
     """The counter store of this configuration (Redis when the cache is Redis)."""
     return _redis_store() if uses_redis() else DatabaseCounters()

@@ -109,11 +109,6 @@ def get_inventory(version: str | None = None) -> Inventory:
     return inventory
 
 
-def memoized_version() -> str | None:
-    memo = _memo
-    return memo[0] if memo is not None else None
-
-
 class VersionCheckingReader:
     """A counter reader whose first round trip also reads the inventory version."""
 
