@@ -233,7 +233,7 @@ def make_tokens(pages: int) -> tuple[list[str], list[str], list[str]]:
         for placement in decision.placements.values():
             if placement is None:
                 continue
-            data = placement_data(placement, viewer, "")
+            data = placement_data(placement, viewer, "", now)
             beacons.append(urlparse(data["impression_url"]).path)
             clicks.append(urlparse(data["click_url"]).path)
     return decision_paths, beacons, clicks
