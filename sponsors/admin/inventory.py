@@ -223,7 +223,7 @@ class SlotPreviewForm(forms.Form):
 
     def clean_viewer(self):
         viewer = self.cleaned_data.get("viewer", "")
-        if viewer and not VIEWER_RE.match(viewer):
+        if viewer and not VIEWER_RE.fullmatch(viewer):
             raise ValidationError("1 to 64 letters, digits, '-' or '_'.")
         return viewer
 

@@ -37,8 +37,8 @@ from sponsors.inventory_cache import serve_page
 MAX_SLOTS = 10
 MAX_TOPICS = 20
 MAX_PARAMS = 20
-_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
-_SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,80}$")
+_KEY_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}", re.ASCII)
+_SLUG_RE = re.compile(r"[-a-zA-Z0-9_]{1,80}", re.ASCII)
 NO_STORE = "no-store, private"
 
 # Weighted draws: a per-process generator seeded from the OS and reseeded in every forked
@@ -105,7 +105,7 @@ def _split(raw: str | None, *, name: str, pattern: re.Pattern, limit: int) -> li
     if raw is None or not raw.strip():
         return []
     items = [item.strip() for item in raw.split(",") if item.strip()]
-    bad = [item for item in items if not pattern.match(item)]
+    bad = [item for item in items if not pattern.fullmatch(item)]
     if bad:
         raise ValidationError({name: [f"Not a valid key: {bad[0][:60]!r}."]})
     if len(items) > limit:
@@ -128,8 +128,8 @@ def parse_request(params) -> tuple[list[str], PageContext]:
     if (
         _SLOTS_OK.fullmatch(slots_raw)
         and (not topics_raw or _TOPICS_OK.fullmatch(topics_raw))
-        and (not article or _SLUG_RE.match(article))
-        and (viewer is None or tracking.VIEWER_RE.match(viewer))
+        and (not article or _SLUG_RE.fullmatch(article))
+        and (viewer is None or tracking.VIEWER_RE.fullmatch(viewer))
     ):  # the usual, well-formed request: one pattern test per parameter
         topics = tuple(topics_raw.lower().split(",")) if topics_raw else ()
         return slots_raw.split(","), PageContext(topics=topics, article=article, viewer=viewer)
@@ -154,10 +154,10 @@ def _parse_strictly(params) -> tuple[list[str], PageContext]:
     if not slots and "slots" not in errors:
         errors["slots"] = ["Give the page's slot keys, comma-separated."]
     article = params.get("article", "")
-    if article and not _SLUG_RE.match(article):
+    if article and not _SLUG_RE.fullmatch(article):
         errors["article"] = ["Not a valid article slug."]
     viewer = params.get("viewer") or None
-    if viewer is not None and not tracking.VIEWER_RE.match(viewer):
+    if viewer is not None and not tracking.VIEWER_RE.fullmatch(viewer):
         errors["viewer"] = ["1 to 64 letters, digits, '-' or '_'."]
     if errors:
         raise ValidationError(errors)

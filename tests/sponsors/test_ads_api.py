@@ -100,6 +100,9 @@ def test_slot_with_nothing_to_serve_is_null_and_unknown_slots_are_listed(
         ("?slots=a&viewer=%00", "viewer"),
         ("?slots=a&article=../../etc/passwd", "article"),
         ("?slots=a%27%20OR%201%3D1", "slots"),
+        ("?slots=a&viewer=abc%0A", "viewer"),
+        ("?slots=a&article=story%0A", "article"),
+        ("?slots=a%0Ab", "slots"),
     ],
 )
 def test_bad_parameters_answer_400_in_the_error_format(api_client, query, field):
