@@ -450,12 +450,12 @@ def resend(base: str, paths: list[str], expect: int, workers: int = 8) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=5, help="Duration of each run.")
+    parser.add_argument("--seconds", type=int, default=3, help="Duration of each run.")
     parser.add_argument(
         "--rounds",
         type=int,
-        default=4,
-        help="Rounds; each runs the trivial view right before every endpoint (paired ratios).",
+        default=6,
+        help="Rounds; each runs the trivial view before and after every endpoint.",
     )
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--server", choices=sorted(SERVERS), default="granian")
@@ -490,7 +490,7 @@ def main() -> int:
     scaling = [] if args.skip_scaling else measure_scaling()
     cache.clear()
     log("serving real decisions to make distinct beacon and click tokens ...")
-    decision_paths, beacons, clicks = make_tokens(pages=15_000 * args.rounds * args.seconds // 5)
+    decision_paths, beacons, clicks = make_tokens(pages=3_000 * args.rounds * args.seconds)
     naive = [p.replace("/api/v1/ads/impression/", "/bench/naive-impression/") for p in beacons]
     # Each round of a "once" endpoint sends its own slice of distinct tokens.
     slices = {
@@ -540,15 +540,19 @@ def main() -> int:
         load("trivial", once=False, seconds=2)  # warm-up: connections, snapshot, scripts
         load("decision", once=False, seconds=2)
         for r in range(args.rounds):
+            # T X T Y T ...: every endpoint run is bracketed by two trivial runs.
+            before = load("trivial", once=False)
+            runs["trivial"].append(before)
             for key in ("decision", "beacon", "click", "naive"):
-                trivial = load("trivial", once=False)
                 once = key != "decision"
                 result = load(f"{key}-{r}" if once else key, once=once)
-                result["paired_trivial_rps"] = trivial["rps"]
-                runs["trivial"].append(trivial)
+                after = load("trivial", once=False)
+                result["paired_trivial_rps"] = (before["rps"] + after["rps"]) / 2
+                runs["trivial"].append(after)
                 runs[key].append(result)
                 if key in sent:
                     sent[key] += sent_paths(slices[key][r], result)
+                before = after
             log(
                 f"round {r + 1}/{args.rounds}: "
                 + ", ".join(f"{k} {runs[k][-1]['rps']:.0f}/s" for k in ENDPOINTS)
@@ -605,8 +609,8 @@ LABELS = {
 
 def summarise(runs: dict[str, list[dict]]) -> dict[str, dict]:
     """Per endpoint: median requests/s, p50, p99 over the rounds, total errors, and the
-    median of its ratios to the trivial run made right before it (paired, so that load
-    from elsewhere on the machine affects both sides of each ratio alike)."""
+    median of its ratios to the trivial runs made right before and after it (so that load
+    from elsewhere on the machine weighs on both sides of each ratio alike)."""
     results = {}
     for key in ENDPOINTS:
         items = runs[key]
@@ -650,8 +654,9 @@ def report(args, env, summary, scaling, results, counted) -> None:
             f"{r['p99_us'] / 1000:7.2f} {r['error_total']:6d} {r['x_trivial']:9.2f} {x_naive}"
         )
     print(
-        "(medians over the rounds; x trivial: median of each run's ratio to the trivial run "
-        "made just before it; x naive: median of (x trivial) / (naive's x trivial); "
+        "(medians over the rounds; x trivial: median of each run's ratio to the mean of the "
+        "trivial runs just before and after it; x naive: median of (x trivial) / (naive's "
+        "x trivial); "
         "req/s per round: " + "; ".join(f"{k} {results[k]['rounds_rps']}" for k in ENDPOINTS) + ")"
     )
     if scaling:
