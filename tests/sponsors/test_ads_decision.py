@@ -445,3 +445,17 @@ def test_fast_rule_checks_agree_with_the_worded_reasons():
             schedule_reason(entry, now) is None and targeting_reason(entry, page.topics) is None
         )
         assert page.static_ok(entry) == worded
+
+
+@pytest.mark.django_db
+def test_changing_a_topic_slug_is_served_on_the_next_request(api_client):
+    from tests.cms.factories import TopicFactory
+    from tests.sponsors.factories_ads import CreativeFactory, SlotFactory
+
+    topic = TopicFactory(name="Gaming", slug="gaming")
+    CreativeFactory(slots=[SlotFactory(key="side")], include=[topic])
+    assert api_client.get("/api/v1/ads/?slots=side&topics=gaming").json()["slots"]["side"]
+    topic.slug = "video-games"
+    topic.save()
+    response = api_client.get("/api/v1/ads/?slots=side&topics=video-games").json()
+    assert response["slots"]["side"] is not None
