@@ -25,6 +25,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -183,6 +185,33 @@ return out
 """
 
 
+# Bumped in every forked child, so a worker never reuses its parent's Redis socket (cheaper
+# than asking os.getpid(), a system call, on every request).
+_fork_generation = 0
+
+
+def _after_fork() -> None:
+    global _fork_generation
+    _fork_generation += 1
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def _block_with_kernel_timeout(sock, timeout: float | None) -> None:
+    """Make the hot path's socket blocking, with its timeout enforced by the kernel.
+
+    A Python socket with a timeout polls before every send and receive (a system call
+    each); a blocking socket with SO_SNDTIMEO/SO_RCVTIMEO makes one call each and still
+    gives up after ``timeout`` (redis-py then raises ConnectionError).
+    """
+    seconds = timeout or 0
+    value = struct.pack("ll", int(seconds), int((seconds % 1) * 1_000_000))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+    sock.settimeout(None)
+
+
 class RedisCounters:
     buffered = True  # events wait in Redis for ads_flush
 
@@ -205,9 +234,16 @@ class RedisCounters:
         calls); the hot path makes one call per request, so it keeps one per thread.
         """
         held = getattr(self._local, "held", None)
-        if held is None or held[0] != os.getpid():  # new thread, or a forked worker
-            held = self._local.held = (os.getpid(), self.client.connection_pool.make_connection())
-        return held[1]
+        if held is None or held[0] != _fork_generation:  # new thread, or a forked worker
+            held = self._local.held = (
+                _fork_generation,
+                self.client.connection_pool.make_connection(),
+            )
+        connection = held[1]
+        if connection._sock is None:
+            connection.connect()
+            _block_with_kernel_timeout(connection._sock, connection.socket_timeout)
+        return connection
 
     def command(self, *args):
         """Send one command on this thread's connection; reconnect and retry once if the
@@ -215,11 +251,12 @@ class RedisCounters:
         nothing)."""
         connection = self._connection()
         try:
-            connection.send_command(*args)
+            connection.send_command(*args, check_health=False)
             return connection.read_response()
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
             connection.disconnect()
-            connection.send_command(*args)
+            connection = self._connection()
+            connection.send_command(*args, check_health=False)
             return connection.read_response()
 
     def run_script(self, script, keys: list, args: list):

@@ -27,6 +27,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core import signing
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.encoding import force_bytes
 
 from sponsors.counters import (
@@ -136,41 +138,44 @@ def _payload(placement: Placement, viewer: str | None) -> str:
     )
 
 
-class _Signer(signing.TimestampSigner):
-    """Django's TimestampSigner, same tokens, with its HMAC keys derived once.
+class _Keys:
+    """The HMAC keys Django's ``TimestampSigner(salt=...)`` signs with, derived once.
 
-    ``signing.base64_hmac`` derives the HMAC key from the salt and the secret on every call;
-    here the keyed HMAC of each key is built once and copied per signature.
+    ``signing.base64_hmac`` derives the key from the salt and the secret on every call;
+    here each key (SECRET_KEY first, then SECRET_KEY_FALLBACKS) is derived once per purpose
+    and each signature is one call of ``hmac.digest``: the same bytes.
     """
 
-    def __init__(self, *, salt: str) -> None:
-        super().__init__(salt=salt)
-        self._keyed: dict[str, hmac.HMAC] = {}
+    __slots__ = ("all", "current")
 
-    def keyed(self, key: str | bytes | None = None) -> hmac.HMAC:
-        key = key or self.key
-        keyed = self._keyed.get(key)
-        if keyed is None:
-            derived = hashlib.sha256(force_bytes(self.salt + "signer") + force_bytes(key))
-            keyed = self._keyed[key] = hmac.new(derived.digest(), digestmod=hashlib.sha256)
-        return keyed
-
-    def signature(self, value, key=None) -> str:
-        mac = self.keyed(key).copy()
-        mac.update(force_bytes(value))
-        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+    def __init__(self, kind: str) -> None:
+        salt = force_bytes(SALTS[kind] + "signer")
+        derived = [
+            hashlib.sha256(salt + force_bytes(key)).digest()
+            for key in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
+        ]
+        self.current = derived[0]
+        self.all = tuple(derived)
 
 
-_signers: dict[tuple, _Signer] = {}
+def _signature(key: bytes, value: bytes) -> str:
+    return base64.urlsafe_b64encode(hmac.digest(key, value, "sha256")).rstrip(b"=").decode()
 
 
-def _signer(kind: str) -> _Signer:
-    """One signer per purpose and key set, reused (building one reads several settings)."""
-    key = (kind, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
-    signer = _signers.get(key)
-    if signer is None:
-        signer = _signers[key] = _Signer(salt=SALTS[kind])
-    return signer
+_keys: dict[str, _Keys] = {}
+
+
+def _keys_for(kind: str) -> _Keys:
+    keys = _keys.get(kind)
+    if keys is None:
+        keys = _keys[kind] = _Keys(kind)
+    return keys
+
+
+@receiver(setting_changed)
+def _forget_keys(*, setting, **kwargs) -> None:
+    if setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS"):
+        _keys.clear()
 
 
 def make_tokens(placement: Placement, viewer: str | None) -> tuple[str, str]:
@@ -180,23 +185,22 @@ def make_tokens(placement: Placement, viewer: str | None) -> tuple[str, str]:
 
 class Tokens:
     """Makes the tokens of the ads of one response: exactly ``TimestampSigner(salt=...)
-    .sign(payload)`` for each purpose (a test checks it), written out so that the signers
-    and the timestamp are looked up once per response and each HMAC is one copy of a keyed
-    one."""
+    .sign(payload)`` for each purpose (a test checks it), with the keys and the timestamp
+    looked up once per response."""
+
+    __slots__ = ("click_key", "impression_key", "stamp")
 
     def __init__(self) -> None:
-        self.keyed = (_signer(IMPRESSION).keyed(), _signer(CLICK).keyed())
+        self.impression_key = _keys_for(IMPRESSION).current
+        self.click_key = _keys_for(CLICK).current
         self.stamp = signing.b62_encode(int(time.time()))
 
     def __call__(self, placement: Placement, viewer: str | None) -> tuple[str, str]:
         value = f"{_payload(placement, viewer)}:{self.stamp}"
         data = value.encode()
-        impression, click = self.keyed[0].copy(), self.keyed[1].copy()
-        impression.update(data)
-        click.update(data)
         return (
-            f"{value}:{base64.urlsafe_b64encode(impression.digest()).rstrip(b'=').decode()}",
-            f"{value}:{base64.urlsafe_b64encode(click.digest()).rstrip(b'=').decode()}",
+            f"{value}:{_signature(self.impression_key, data)}",
+            f"{value}:{_signature(self.click_key, data)}",
         )
 
 
@@ -220,13 +224,9 @@ def read_token(kind: str, token: str) -> TokenData:
     if match is None:
         raise InvalidTokenError(_INVALID)
     payload, stamp, signature = match.groups()
-    signer = _signer(kind)
     signed = f"{payload}:{stamp}".encode()
-    for key in (signer.key, *signer.fallback_keys):
-        mac = signer.keyed(key).copy()
-        mac.update(signed)
-        expected = base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
-        if hmac.compare_digest(expected, signature):
+    for key in _keys_for(kind).all:
+        if hmac.compare_digest(_signature(key, signed), signature):
             break
     else:
         raise InvalidTokenError(_INVALID)

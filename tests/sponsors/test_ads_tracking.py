@@ -273,3 +273,18 @@ def test_urls_carry_django_signing_tokens_one_salt_per_purpose(api_client, creat
             payload = signer.unsign(token, max_age=60)
             assert token == signer.sign(payload)
             assert payload.endswith(".v1")
+
+
+def test_rotating_the_secret_key_keeps_served_links_working_through_the_fallbacks(
+    api_client, creative, settings
+):
+    settings.SECRET_KEY = "the-old-key-" + "x" * 40
+    _, click = serve(api_client)
+    settings.SECRET_KEY = "the-new-key-" + "y" * 40
+    assert api_client.get(click, HTTP_USER_AGENT=BROWSER).status_code == 400  # no fallback
+    settings.SECRET_KEY_FALLBACKS = ["the-old-key-" + "x" * 40]
+    response = api_client.get(click, HTTP_USER_AGENT=BROWSER)
+    assert (response.status_code, response["Location"]) == (302, DESTINATION)
+    _, fresh = serve(api_client)  # new links are signed with the new key alone
+    token = fresh.rstrip("/").rsplit("/", 1)[-1]
+    signing.TimestampSigner(salt=SALTS["click"], fallback_keys=[]).unsign(token)
