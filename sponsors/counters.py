@@ -5,7 +5,7 @@ Two stores with one interface, chosen by configuration:
 ``RedisCounters`` (``REDIS_URL`` set; production)
     One Lua script per event, atomic in Redis: ``SET NX`` of the placement's receipt (a
     replayed beacon stops here), ``HINCRBY`` of the day's delta in the pending hash, and for
-    billable impressions ``HINCRBY`` of the campaign's lifetime total (pacing) and ``INCR`` of
+    billable impressions ``INCR`` of the campaign's lifetime total (pacing) and ``INCR`` of
     the viewer's cap key for the current hour or day (with a TTL). ``flush()`` moves the
     pending deltas to the database exactly once (see :func:`flush_redis`).
 
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache as memoize
 
+import hiredis
 import redis
 from django.conf import settings
 from django.core.cache import cache
@@ -52,8 +53,9 @@ COLUMNS = ("impressions", "clicks", "bot_impressions", "bot_clicks")
 
 PENDING_KEY = "ads:counts:pending"
 PROCESSING_PREFIX = "ads:counts:processing:"
-DELIVERED_KEY = "ads:delivered"
-SEEDED_FIELD = "_seeded"
+DELIVERED_PREFIX = "ads:delivered:"  # + campaign id: its billable impressions, all time
+VERSION_KEY = "ads:inventory:version"  # written by inventory_cache, read with the counters
+SEEDED_KEY = "ads:delivered:seeded"  # set once the totals were seeded from the database
 SEEDING_LOCK_KEY = "ads:delivered:seeding"
 
 
@@ -158,30 +160,20 @@ def database_totals(campaign_ids: Iterable[int]) -> dict[int, int]:
 # Redis
 
 
-# KEYS: receipt, pending hash, campaign totals, inventory version, [viewer cap key]
-# ARGV: receipt TTL, pending field, campaign id, billable impression (1/0), cap TTL
+# KEYS: receipt, pending hash, campaign total, inventory version, [viewer cap key]
+# ARGV: receipt TTL, pending field, billable impression (1/0), cap TTL
 RECORD_SCRIPT = """
 local version = redis.call('GET', KEYS[4])
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0, version} end
 redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-if ARGV[4] == '1' then
-  redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+if ARGV[3] == '1' then
+  redis.call('INCR', KEYS[3])
   if #KEYS >= 5 then
     redis.call('INCR', KEYS[5])
-    redis.call('EXPIRE', KEYS[5], ARGV[5])
+    redis.call('EXPIRE', KEYS[5], ARGV[4])
   end
 end
 return {1, version}
-"""
-
-
-READ_SCRIPT = """
-local out = {false, {}, {}}
-local n = tonumber(ARGV[1])
-if ARGV[2] == '1' then out[1] = redis.call('GET', KEYS[1]) end
-if n > 0 then out[2] = redis.call('HMGET', KEYS[2], unpack(ARGV, 3, n + 2)) end
-if #KEYS > 2 then out[3] = redis.call('MGET', unpack(KEYS, 3)) end
-return out
 """
 
 
@@ -221,11 +213,12 @@ class RedisCounters:
         self.client = get_redis_connection("default")
         self._local = threading.local()
         self.record_script = self.client.register_script(RECORD_SCRIPT)
-        self.read_script = self.client.register_script(READ_SCRIPT)
         # Keys carry the cache's prefix and version (several installs may share one Redis).
         # Worked out once: the cache's make_key goes through a thread-local proxy per call.
         prefix = cache.make_key("")
         self._prefix = prefix if cache.make_key("k") == prefix + "k" else None
+        self.version_key = self.key(VERSION_KEY)
+        self.seeded_key = self.key(SEEDED_KEY)
 
     def _connection(self):
         """This thread's own connection for the hot path, kept (not returned to the pool).
@@ -250,13 +243,14 @@ class RedisCounters:
         connection broke (safe for the record script: its receipt makes a repeat count
         nothing)."""
         connection = self._connection()
+        packed = [hiredis.pack_command(args)]
         try:
-            connection.send_command(*args, check_health=False)
+            connection.send_packed_command(packed, check_health=False)
             return connection.read_response()
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
             connection.disconnect()
             connection = self._connection()
-            connection.send_command(*args, check_health=False)
+            connection.send_packed_command(packed, check_health=False)
             return connection.read_response()
 
     def run_script(self, script, keys: list, args: list):
@@ -270,6 +264,9 @@ class RedisCounters:
     def key(self, name: str) -> str:
         return self._prefix + name if self._prefix is not None else cache.make_key(name)
 
+    def delivered_key(self, campaign_id: int) -> str:
+        return self.key(f"{DELIVERED_PREFIX}{campaign_id}")
+
     # -- writing
 
     def record(self, event: TrackedEvent) -> bool:
@@ -282,13 +279,11 @@ class RedisCounters:
         return bool(counted), raw.decode() if raw else None
 
     def _script_call(self, event: TrackedEvent) -> dict:
-        from sponsors.inventory_cache import VERSION_KEY
-
         keys = [
             self.key(f"ads:seen:{event.receipt}"),
             self.key(PENDING_KEY),
-            self.key(DELIVERED_KEY),
-            self.key(VERSION_KEY),
+            self.delivered_key(event.campaign_id),
+            self.version_key,
         ]
         if event.billable_impression and event.cap_period and event.viewer:
             keys.append(
@@ -297,7 +292,6 @@ class RedisCounters:
         args = [
             receipt_ttl(),
             _field(event.day, event.creative_id, event.slot_id, event.column),
-            event.campaign_id,
             "1" if event.billable_impression else "0",
             PERIOD_SECONDS.get(event.cap_period, 0) + 60,
         ]
@@ -314,34 +308,35 @@ class RedisCounters:
         return self._read(campaigns, caps, viewer, now, with_version=True)
 
     def _read(self, campaigns, caps, viewer, now, *, with_version: bool):
-        """Version, campaign totals and cap counts in one script call (one round trip)."""
-        from sponsors.inventory_cache import VERSION_KEY
-
+        """Version, campaign totals and cap counts: one MGET (one round trip)."""
         campaigns = sorted(campaigns)
         cap_list = sorted(caps) if viewer else []
         if not (with_version or campaigns or cap_list):
             return {}, {}, None
-        keys = [self.key(VERSION_KEY), self.key(DELIVERED_KEY)]
-        keys += [self.key(cap_key(c, viewer, p, now)) for c, p in cap_list]
-        fields = [SEEDED_FIELD, *campaigns] if campaigns else []
-        raw_version, totals, counts = self.run_script(
-            self.read_script, keys=keys, args=[len(fields), "1" if with_version else "0", *fields]
-        )
-        version = raw_version.decode() if raw_version else None
-        delivered: dict[int, int] = {}
+        keys = [self.version_key]
         if campaigns:
-            if totals[0] is None:
+            keys.append(self.seeded_key)
+            keys += [self.delivered_key(c) for c in campaigns]
+        if cap_list:
+            keys += [self.key(cap_key(c, viewer, p, now)) for c, p in cap_list]
+        values = self.command("MGET", *keys)
+        version = values[0].decode() if values[0] else None
+        delivered: dict[int, int] = {}
+        counts = values[1:]
+        if campaigns:
+            totals, counts = counts[1 : len(campaigns) + 1], counts[len(campaigns) + 1 :]
+            if values[1] is None:  # Redis lost the totals: seed them, then read them again
                 self.seed_delivered()
-                totals = self.client.hmget(self.key(DELIVERED_KEY), fields)
-            delivered = {c: int(v or 0) for c, v in zip(campaigns, totals[1:], strict=True)}
+                totals = self.client.mget([self.delivered_key(c) for c in campaigns])
+            delivered = {c: int(v or 0) for c, v in zip(campaigns, totals, strict=True)}
         seen = {k: int(v or 0) for k, v in zip(cap_list, counts, strict=True)}
         return delivered, seen, version
 
     def seed_delivered(self) -> None:
-        """Rebuild the campaign totals hash from the database after Redis lost it.
+        """Rebuild the campaign totals from the database after Redis lost them.
 
-        Impressions counted since the loss are already in the hash (``HINCRBY`` created
-        it); the database totals are added on top, once, under a short lock.
+        Impressions counted since the loss are already in the totals (``INCR`` created
+        them); the database totals are added on top, once, under a short lock.
         """
         if not self.client.set(self.key(SEEDING_LOCK_KEY), "1", nx=True, ex=30):
             return
@@ -349,12 +344,12 @@ class RedisCounters:
             from sponsors.models import Campaign
 
             totals = database_totals(Campaign.objects.values_list("pk", flat=True))
-            pipe = self.client.pipeline(transaction=True)
-            if not self.client.hget(self.key(DELIVERED_KEY), SEEDED_FIELD):
+            if not self.client.get(self.seeded_key):
+                pipe = self.client.pipeline(transaction=True)
                 for campaign_id, total in totals.items():
                     if total:
-                        pipe.hincrby(self.key(DELIVERED_KEY), campaign_id, total)
-                pipe.hset(self.key(DELIVERED_KEY), SEEDED_FIELD, 1)
+                        pipe.incrby(self.delivered_key(campaign_id), total)
+                pipe.set(self.seeded_key, 1)
                 pipe.execute()
         finally:
             self.client.delete(self.key(SEEDING_LOCK_KEY))

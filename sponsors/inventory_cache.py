@@ -25,10 +25,11 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from sponsors.counters import VERSION_KEY
+
 if TYPE_CHECKING:
     from sponsors.decision import CreativeEntry, Inventory, PageDecision
 
-VERSION_KEY = "ads:inventory:version"
 SNAPSHOT_KEY = "ads:inventory:snapshot:{version}"
 SNAPSHOT_TTL = 24 * 3600
 
@@ -43,7 +44,7 @@ def _redis():
     if not uses_redis():
         return None, None
     store = get_counters()
-    return store.client, store.key(VERSION_KEY)
+    return store.client, store.version_key
 
 
 def read_version() -> str | None:

@@ -139,27 +139,30 @@ def _payload(placement: Placement, viewer: str | None) -> str:
 
 
 class _Keys:
-    """The HMAC keys Django's ``TimestampSigner(salt=...)`` signs with, derived once.
+    """The HMAC keys Django's ``TimestampSigner(salt=...)`` signs with, prepared once.
 
     ``signing.base64_hmac`` derives the key from the salt and the secret on every call;
-    here each key (SECRET_KEY first, then SECRET_KEY_FALLBACKS) is derived once per purpose
-    and each signature is one call of ``hmac.digest``: the same bytes.
+    here each key (SECRET_KEY first, then SECRET_KEY_FALLBACKS) is derived and keyed once
+    per purpose, and a signature is a copy of the keyed HMAC: the same bytes, a fraction of
+    the work.
     """
 
     __slots__ = ("all", "current")
 
     def __init__(self, kind: str) -> None:
         salt = force_bytes(SALTS[kind] + "signer")
-        derived = [
-            hashlib.sha256(salt + force_bytes(key)).digest()
+        keyed = [
+            hmac.new(hashlib.sha256(salt + force_bytes(key)).digest(), digestmod=hashlib.sha256)
             for key in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
         ]
-        self.current = derived[0]
-        self.all = tuple(derived)
+        self.current = keyed[0]
+        self.all = tuple(keyed)
 
 
-def _signature(key: bytes, value: bytes) -> str:
-    return base64.urlsafe_b64encode(hmac.digest(key, value, "sha256")).rstrip(b"=").decode()
+def _signature(keyed: hmac.HMAC, value: bytes) -> str:
+    mac = keyed.copy()
+    mac.update(value)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 
 _keys: dict[str, _Keys] = {}

@@ -1,12 +1,13 @@
 """The front-end ads API: one request for a page, its shape, its errors, its query count."""
 
 import datetime as dt
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 import pytest
 from django.core.management import call_command
 
 from sponsors import ad_ops
+from sponsors.api.ads import query_params
 from sponsors.inventory_cache import forget_memo
 from sponsors.models import Campaign, Creative
 from tests.cms.factories import TopicFactory
@@ -103,6 +104,7 @@ def test_slot_with_nothing_to_serve_is_null_and_unknown_slots_are_listed(
         ("?slots=a&viewer=abc%0A", "viewer"),
         ("?slots=a&article=story%0A", "article"),
         ("?slots=a%0Ab", "slots"),
+        ("?slots=a" + "&x=1" * 20, "non_field_errors"),
     ],
 )
 def test_bad_parameters_answer_400_in_the_error_format(api_client, query, field):
@@ -112,6 +114,25 @@ def test_bad_parameters_answer_400_in_the_error_format(api_client, query, field)
     assert body["status"] == 400
     assert body["code"] == "invalid"
     assert field in body["errors"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "slots=a,b&topics=tiktok&viewer=v-1",
+        "slots=a&slots=b",
+        "slots=&topics=x",
+        "slots",
+        "=x&slots=a",
+        "slots=a=b",
+        "slots=a&&topics=b&",
+        "topics=a%2Cb&slots=c+d",
+        "viewer=%E2%9C%93&slots=%",
+    ],
+)
+def test_query_params_reads_the_query_string_as_parse_qsl_does(query):
+    assert query_params(query) == dict(parse_qsl(query))
 
 
 def test_warm_decision_makes_no_sql_query(api_client, page_inventory, django_assert_num_queries):
