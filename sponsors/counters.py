@@ -102,8 +102,10 @@ class TrackedEvent:
         return f"{self.kind}:{self.placement_id}"
 
 
-def cap_key(campaign_id: int, viewer: str, period: str, at: datetime) -> str:
-    bucket = int(at.timestamp() // PERIOD_SECONDS[period])
+def cap_key(campaign_id: int, viewer: str, period: str, at: datetime | float) -> str:
+    """The key of the viewer's impressions of a campaign in the hour or day of ``at``."""
+    ts = at if isinstance(at, float) else at.timestamp()
+    bucket = int(ts // PERIOD_SECONDS[period])
     return f"ads:cap:{campaign_id}:{viewer}:{period}:{bucket}"
 
 
@@ -309,8 +311,8 @@ class RedisCounters:
 
     def _read(self, campaigns, caps, viewer, now, *, with_version: bool):
         """Version, campaign totals and cap counts: one MGET (one round trip)."""
-        campaigns = sorted(campaigns)
-        cap_list = sorted(caps) if viewer else []
+        campaigns = list(campaigns)
+        cap_list = list(caps) if viewer else []
         if not (with_version or campaigns or cap_list):
             return {}, {}, None
         keys = [self.version_key]
@@ -318,7 +320,8 @@ class RedisCounters:
             keys.append(self.seeded_key)
             keys += [self.delivered_key(c) for c in campaigns]
         if cap_list:
-            keys += [self.key(cap_key(c, viewer, p, now)) for c, p in cap_list]
+            ts = now.timestamp()
+            keys += [self.key(cap_key(c, viewer, p, ts)) for c, p in cap_list]
         values = self.command("MGET", *keys)
         version = values[0].decode() if values[0] else None
         delivered: dict[int, int] = {}
