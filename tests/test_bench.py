@@ -1,0 +1,83 @@
+"""The benchmark's own pieces, run small, so a change to what they call cannot break
+``make bench`` unnoticed (the full run needs a server and wrk; these need neither)."""
+
+import pytest
+
+from bench import inventory, run
+from sponsors.counters import get_counters
+from sponsors.inventory_cache import forget_memo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def bench_inventory():
+    forget_memo()
+    yield inventory.reset_and_load(creatives=12)
+    forget_memo()
+
+
+def test_inventory_has_three_slots_and_the_live_creatives_asked_for(bench_inventory):
+    assert bench_inventory == {"slots": 3, "live_creatives": 12, "campaigns": 41}
+
+
+def test_tokens_come_from_real_decisions_and_count_exactly(bench_inventory, api_client):
+    decision_paths, beacons, clicks = run.make_tokens(pages=3)
+    assert len(decision_paths) == 4096
+    assert len(beacons) == len(clicks) == len(set(beacons)) >= 3
+
+    page = api_client.get(decision_paths[0], HTTP_USER_AGENT=run.BROWSER_UA)
+    assert page.status_code == 200
+    assert set(page.json()["slots"]) == set(inventory.PAGE_SLOTS)
+    for path in beacons:
+        assert api_client.get(path, HTTP_USER_AGENT=run.BROWSER_UA).status_code == 204
+    for path in clicks:
+        assert api_client.get(path, HTTP_USER_AGENT=run.BROWSER_UA).status_code == 302
+
+    get_counters().flush(recover_after=0)
+    counts = run.database_counts()
+    assert (counts["impressions"], counts["clicks"]) == (len(beacons), len(clicks))
+    assert (counts["bot_impressions"], counts["bot_clicks"], counts["naive"]) == (0, 0, 0)
+
+
+def test_scaling_measurement_fills_a_slot_with_the_sizes_asked_for(bench_inventory):
+    rows = run.measure_scaling(sizes=(10, 40), iterations=5)
+    assert [row["creatives"] for row in rows] == [10, 40]
+    assert all(0 < row["median_us"] <= row["p99_us"] for row in rows)
+
+
+def _runs(decision_rps: float) -> dict[str, list[dict]]:
+    rps = {"trivial": 1000, "decision": decision_rps, "beacon": 600, "click": 600, "naive": 200}
+    return {
+        key: [
+            {
+                "rps": value,
+                "p50_us": 1000,
+                "p99_us": 5000,
+                "error_total": 0,
+                "paired_trivial_rps": 1000,
+            }
+        ]
+        for key, value in rps.items()
+    }
+
+
+@pytest.mark.parametrize(("decision_rps", "passes"), [(520, True), (480, False)])
+def test_targets_pass_only_when_every_figure_meets_its_target(decision_rps, passes, capsys):
+    results = run.summarise(_runs(decision_rps))
+    assert results["decision"]["x_trivial"] == decision_rps / 1000
+    assert results["beacon"]["x_naive"] == pytest.approx(3.0)
+    counted = {"impressions": 5, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
+    counted["resend_failures"] = 0
+    scaling = [{"median_us": 80.0}, {"median_us": 100.0}]
+    assert run.check_targets(scaling, results, counted) is passes
+    verdict = "PASS" if passes else "FAIL"
+    assert f"{verdict}  page decision >= 0.5x trivial" in capsys.readouterr().out
+
+
+def test_a_lost_count_fails_the_run(capsys):
+    results = run.summarise(_runs(600))
+    counted = {"impressions": 4, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
+    counted["resend_failures"] = 0
+    assert run.check_targets([], results, counted) is False
+    assert "FAIL  flushed impressions == distinct beacons sent" in capsys.readouterr().out
