@@ -183,6 +183,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ArticleKindEnum": "cms.models.Article.Kind",
         "CreativeKindEnum": "sponsors.models.inventory.Creative.Kind",
+        "InventoryStateEnum": "sponsors.models.inventory.State",
     },
 }
 

@@ -100,6 +100,7 @@ class CreativeQuerySet(models.QuerySet):
         return self.filter(slots=slot)
 
     def for_listing(self) -> CreativeQuerySet:
-        return self.select_related("campaign__sponsor").prefetch_related(
+        """With what lists and the API show: campaign, sponsor, countdown, slots, topics."""
+        return self.select_related("campaign__sponsor", "countdown").prefetch_related(
             "slots", "include_topics", "exclude_topics"
         )

@@ -1,13 +1,16 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from sponsors.api import ads, countdowns, profiles
+from sponsors.api import ad_ops, ads, countdowns, profiles
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("sponsors", profiles.SponsorViewSet, basename="sponsor")
 router.register("insights", profiles.InsightViewSet, basename="insight")
 router.register("countdowns", countdowns.CountdownViewSet, basename="countdown")
+router.register("ad-ops/slots", ad_ops.SlotViewSet, basename="ad-ops-slot")
+router.register("ad-ops/campaigns", ad_ops.CampaignViewSet, basename="ad-ops-campaign")
+router.register("ad-ops/creatives", ad_ops.CreativeViewSet, basename="ad-ops-creative")
 
 # The ad-serving hot path, spliced by cms/urls.py at the head of /api/v1/ (not nested in
 # an include): a request resolves after a couple of pattern tests.
@@ -18,5 +21,10 @@ ads_urlpatterns = [
 ]
 
 urlpatterns = [
+    path(
+        "ad-ops/reports/delivery/",
+        ad_ops.DeliveryReportView.as_view(),
+        name="ad-ops-delivery-report",
+    ),
     *router.urls,
 ]

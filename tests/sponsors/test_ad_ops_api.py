@@ -1,0 +1,418 @@
+"""Staff API for ad-ops: token + model permissions, the admin's validation, the decision
+served from what the API saves, and delivery reports from the exact counters."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.authtoken.models import Token
+
+from sponsors.models import Campaign, Creative, DeliveryCounter, Slot
+from tests.cms.factories import TopicFactory
+from tests.images import image_bytes
+from tests.sponsors.factories import SponsorFactory, UserFactory
+from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/api/v1/ad-ops/"
+
+
+def login(client, user) -> None:
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+
+
+@pytest.fixture
+def ad_ops_user():
+    user = UserFactory(username="adops", is_staff=True)
+    user.groups.add(Group.objects.get(name="Ad ops"))
+    return user
+
+
+@pytest.fixture
+def staff(api_client, ad_ops_user):
+    login(api_client, ad_ops_user)
+    return api_client
+
+
+@pytest.fixture
+def sponsor():
+    return SponsorFactory(slug="tiktok", name="TikTok")
+
+
+def campaign_payload(**overrides) -> dict:
+    return {
+        "sponsor": "tiktok",
+        "name": "Awards push",
+        "starts_at": "2026-11-01T00:00:00Z",
+        "ends_at": "2030-12-31T00:00:00Z",
+        "tier": "sponsorship",
+        **overrides,
+    }
+
+
+# -- who may call
+
+
+ENDPOINTS = [
+    "slots/",
+    "campaigns/",
+    "creatives/",
+    "reports/delivery/",
+]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_anonymous_callers_get_401(api_client, endpoint):
+    response = api_client.get(BASE + endpoint)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_accounts_that_are_not_staff_get_403(api_client, endpoint):
+    user = UserFactory(username="reader")
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="sponsors"))
+    login(api_client, user)
+    assert api_client.get(BASE + endpoint).status_code == 403
+
+
+def test_staff_need_the_model_permission_of_what_they_do(api_client, sponsor):
+    user = UserFactory(username="viewer", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_campaign"))
+    login(api_client, user)
+    campaign = CampaignFactory(sponsor=sponsor)
+    assert api_client.get(BASE + "campaigns/").status_code == 200
+    assert api_client.post(BASE + "campaigns/", campaign_payload()).status_code == 403
+    assert api_client.post(f"{BASE}campaigns/{campaign.pk}/pause/").status_code == 403
+    assert api_client.delete(f"{BASE}campaigns/{campaign.pk}/").status_code == 403
+    assert api_client.get(BASE + "slots/").status_code == 403  # no view_slot
+    assert api_client.get(BASE + "reports/delivery/").status_code == 403
+    assert Campaign.objects.get().is_active
+
+
+# -- slots
+
+
+def test_slots_are_created_and_refused_with_the_admin_rules(staff):
+    created = staff.post(
+        BASE + "slots/", {"key": "leaderboard", "name": "Leaderboard", "width": 728, "height": 90}
+    )
+    assert created.status_code == 201
+    assert created.json()["accepts_image"] is True
+    half_size = staff.post(BASE + "slots/", {"key": "side", "name": "Side", "width": 300})
+    assert half_size.status_code == 400
+    assert "width and height" in str(half_size.json()["errors"])
+    taken = staff.post(BASE + "slots/", {"key": "leaderboard", "name": "Again"})
+    assert taken.status_code == 400
+    assert "key" in taken.json()["errors"]
+    nothing = staff.post(
+        BASE + "slots/",
+        {"key": "blank", "name": "Blank", "accepts_image": False, "accepts_text": False},
+    )
+    assert nothing.status_code == 400
+    assert list(Slot.objects.values_list("key", flat=True)) == ["leaderboard"]
+
+
+def test_a_slot_change_that_would_strand_its_creatives_is_refused(staff):
+    slot = SlotFactory(key="strip", accepts_text=True)
+    CreativeFactory(name="Awards strip", slots=[slot])
+    response = staff.patch(f"{BASE}slots/{slot.pk}/", {"accepts_text": False})
+    assert response.status_code == 400
+    assert "Awards strip" in str(response.json()["errors"])
+    slot.refresh_from_db()
+    assert slot.accepts_text
+
+
+# -- campaigns
+
+
+def test_campaign_create_read_and_validation(staff, sponsor):
+    response = staff.post(BASE + "campaigns/", campaign_payload(frequency_cap=3))
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["sponsor"], body["tier"], body["state"], body["frequency_cap"]) == (
+        "tiktok",
+        "sponsorship",
+        "live",
+        3,
+    )
+    assert Campaign.objects.get().tier == Campaign.Tier.SPONSORSHIP
+
+    even = staff.post(BASE + "campaigns/", campaign_payload(pacing="even", ends_at=None))
+    assert even.status_code == 400
+    assert {"impression_goal", "ends_at"} <= set(even.json()["errors"])
+    backwards = staff.post(BASE + "campaigns/", campaign_payload(ends_at="2026-10-01T00:00:00Z"))
+    assert backwards.status_code == 400
+    assert "ends_at" in backwards.json()["errors"]
+    unknown = staff.post(BASE + "campaigns/", campaign_payload(sponsor="nobody", tier="gold"))
+    assert unknown.status_code == 400
+    assert {"sponsor", "tier"} <= set(unknown.json()["errors"])
+    assert Campaign.objects.count() == 1
+
+
+def test_campaign_list_filters_by_state_in_constant_queries(
+    staff, sponsor, django_assert_num_queries
+):
+    now = dt.datetime.now(dt.UTC)
+    CampaignFactory(sponsor=sponsor, name="Live")
+    CampaignFactory(
+        sponsor=sponsor,
+        name="Later",
+        starts_at=now + dt.timedelta(days=3),
+        ends_at=now + dt.timedelta(days=9),
+    )
+    CampaignFactory(sponsor=sponsor, name="Paused", is_active=False)
+    # session-less token auth: token+user, permissions (user, groups), count, rows
+    with django_assert_num_queries(5):
+        live = staff.get(BASE + "campaigns/?state=live").json()
+    assert [c["name"] for c in live["results"]] == ["Live"]
+    CampaignFactory.create_batch(20, sponsor=sponsor)
+    with django_assert_num_queries(5):
+        everything = staff.get(BASE + "campaigns/?page_size=50").json()
+    assert everything["count"] == 23
+    assert staff.get(BASE + "campaigns/?state=soon").status_code == 400
+
+
+def test_pausing_a_campaign_stops_it_serving_on_the_next_decision(staff, api_client):
+    slot = SlotFactory(key="strip")
+    creative = CreativeFactory(slots=[slot])
+    serve = "/api/v1/ads/?slots=strip"
+    assert api_client.get(serve).json()["slots"]["strip"]["creative_id"] == creative.pk
+    paused = staff.post(f"{BASE}campaigns/{creative.campaign_id}/pause/")
+    assert (paused.status_code, paused.json()["state"]) == (200, "paused")
+    assert api_client.get(serve).json()["slots"]["strip"] is None
+    resumed = staff.post(f"{BASE}campaigns/{creative.campaign_id}/resume/")
+    assert resumed.json()["state"] == "live"
+    assert api_client.get(serve).json()["slots"]["strip"]["creative_id"] == creative.pk
+
+
+def test_duplicate_copies_a_campaign_with_its_creatives_paused(staff):
+    slot = SlotFactory(key="strip")
+    original = CreativeFactory(name="Strip A", slots=[slot]).campaign
+    response = staff.post(
+        f"{BASE}campaigns/{original.pk}/duplicate/", {"name": "Spring re-run"}, format="json"
+    )
+    assert response.status_code == 201
+    copy = Campaign.objects.get(pk=response.json()["id"])
+    assert (copy.name, copy.is_active, response.json()["state"]) == (
+        "Spring re-run",
+        False,
+        "paused",
+    )
+    assert [(c.name, [s.key for s in c.slots.all()]) for c in copy.creatives.all()] == [
+        ("Strip A", ["strip"])
+    ]
+    bad = staff.post(f"{BASE}campaigns/{original.pk}/duplicate/", {"starts_at": "soon"})
+    assert bad.status_code == 400
+
+
+# -- creatives
+
+
+def test_a_text_strip_created_here_serves_on_the_next_request(staff, api_client):
+    SlotFactory(key="strip", accepts_image=False)
+    campaign = CampaignFactory()
+    TopicFactory(slug="tiktok")
+    response = staff.post(
+        BASE + "creatives/",
+        {
+            "campaign": campaign.pk,
+            "name": "Awards strip",
+            "kind": "text",
+            "headline": "The Lantern Awards",
+            "cta_label": "Enter now",
+            "click_url": "https://awards.example.com/enter",
+            "slots": ["strip"],
+            "include_topics": ["tiktok"],
+        },
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["slots"], body["include_topics"], body["image_info"]) == (
+        ["strip"],
+        ["tiktok"],
+        None,
+    )
+    ad = api_client.get("/api/v1/ads/?slots=strip&topics=tiktok").json()["slots"]["strip"]
+    assert ad["text"]["headline"] == "The Lantern Awards"
+    assert api_client.get("/api/v1/ads/?slots=strip&topics=other").json()["slots"]["strip"] is None
+
+
+def test_image_banners_upload_with_the_image_rules_and_must_fit_their_slots(staff, media_root):
+    SlotFactory(key="leaderboard", width=728, height=90, accepts_text=False)
+    SlotFactory(key="small", width=100, height=50)
+    campaign = CampaignFactory()
+    fields = {
+        "campaign": campaign.pk,
+        "name": "Banner",
+        "kind": "image",
+        "alt_text": "Awards banner",
+        "click_url": "https://awards.example.com/",
+    }
+
+    def upload(content, name="banner.png", **extra):
+        image = SimpleUploadedFile(name, content, "image/png")
+        return staff.post(
+            BASE + "creatives/", {**fields, **extra, "image": image}, format="multipart"
+        )
+
+    fits = upload(image_bytes("PNG", size=(728, 90)), slots=["leaderboard"])
+    assert fits.status_code == 201, fits.json()
+    info = fits.json()["image_info"]
+    assert (info["width"], info["height"]) == (728, 90)
+    assert {r["name"] for r in info["renditions"]} >= {"original", "thumbnail"}
+
+    too_big = upload(image_bytes("PNG", size=(728, 90)), slots=["small"])
+    assert too_big.status_code == 400
+    assert "does not fit small" in str(too_big.json()["errors"]["slots"])
+    not_an_image = upload(b"<?php echo 1; ?>", name="banner.png", slots=["leaderboard"])
+    assert not_an_image.status_code == 400
+    assert "image" in not_an_image.json()["errors"]
+    assert Creative.objects.count() == 1
+
+
+def test_click_urls_must_be_http(staff):
+    campaign = CampaignFactory()
+    response = staff.post(
+        BASE + "creatives/",
+        {
+            "campaign": campaign.pk,
+            "name": "Strip",
+            "kind": "text",
+            "headline": "Hello",
+            "cta_label": "Go",
+            "click_url": "javascript:alert(1)",
+        },
+    )
+    assert response.status_code == 400
+    assert "click_url" in response.json()["errors"]
+
+
+def test_creative_list_is_constant_in_queries(staff, django_assert_num_queries):
+    slot = SlotFactory(key="strip")
+    topics = [TopicFactory(slug=f"t{n}") for n in range(2)]
+    CreativeFactory(slots=[slot], include=topics)
+    # token+user, permissions (user, groups), count, rows, slots, include, exclude topics
+    with django_assert_num_queries(8):
+        assert staff.get(BASE + "creatives/").json()["count"] == 1
+    CreativeFactory.create_batch(15, slots=[slot], include=topics)
+    with django_assert_num_queries(8):
+        assert staff.get(BASE + "creatives/?slot=strip&state=live").json()["count"] == 16
+
+
+def test_pause_and_resume_a_creative(staff):
+    creative = CreativeFactory()
+    assert staff.post(f"{BASE}creatives/{creative.pk}/pause/").json()["state"] == "paused"
+    assert staff.post(f"{BASE}creatives/{creative.pk}/resume/").json()["state"] == "live"
+    assert staff.post(f"{BASE}creatives/{creative.pk + 99}/pause/").status_code == 404
+
+
+def test_nothing_with_delivery_history_can_be_deleted(staff):
+    slot = SlotFactory(key="strip")
+    creative = CreativeFactory(slots=[slot])
+    DeliveryCounter.objects.create(day=dt.date(2026, 11, 2), creative=creative, slot=slot)
+    for path in (
+        f"slots/{slot.pk}/",
+        f"campaigns/{creative.campaign_id}/",
+        f"creatives/{creative.pk}/",
+    ):
+        response = staff.delete(BASE + path)
+        assert response.status_code == 409
+        assert response.json()["code"] == "has_delivery_history"
+    assert DeliveryCounter.objects.count() == 1
+    fresh = CreativeFactory()
+    assert staff.delete(f"{BASE}creatives/{fresh.pk}/").status_code == 204
+    assert not Creative.objects.filter(pk=fresh.pk).exists()
+
+
+# -- reports
+
+
+@pytest.fixture
+def delivery():
+    strip, sidebar = SlotFactory(key="strip"), SlotFactory(key="sidebar")
+    a = CreativeFactory(name="A", campaign__name="Spring", campaign__sponsor__slug="tiktok")
+    b = CreativeFactory(name="B", campaign__name="Autumn")
+    rows = [
+        (dt.date(2026, 11, 1), a, strip, 1000, 10, 50, 1),
+        (dt.date(2026, 11, 2), a, sidebar, 500, 5, 0, 0),
+        (dt.date(2026, 11, 2), b, strip, 200, 0, 7, 0),
+        (dt.date(2026, 10, 1), b, strip, 999, 9, 0, 0),  # outside the range asked
+    ]
+    for day, creative, slot, imps, clicks, bot_imps, bot_clicks in rows:
+        DeliveryCounter.objects.create(
+            day=day,
+            creative=creative,
+            slot=slot,
+            impressions=imps,
+            clicks=clicks,
+            bot_impressions=bot_imps,
+            bot_clicks=bot_clicks,
+        )
+    return a, b
+
+
+REPORT = BASE + "reports/delivery/?start=2026-11-01&end=2026-11-02"
+
+
+def test_report_by_day_with_totals_and_bots_apart(staff, delivery, django_assert_num_queries):
+    with django_assert_num_queries(5):  # token+user, permissions (user, groups), rows, totals
+        report = staff.get(REPORT).json()
+    assert [(r["day"], r["impressions"], r["clicks"]) for r in report["rows"]] == [
+        ("2026-11-01", 1000, 10),
+        ("2026-11-02", 700, 5),
+    ]
+    assert report["totals"] == {
+        "impressions": 1700,
+        "clicks": 15,
+        "ctr": round(15 / 1700, 6),
+        "bot_impressions": 57,
+        "bot_clicks": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("group_by", "expected"),
+    [
+        ("campaign", [("Spring", 1500), ("Autumn", 200)]),
+        ("creative", [("A", 1500), ("B", 200)]),
+    ],
+)
+def test_report_by_campaign_and_creative(staff, delivery, group_by, expected):
+    rows = staff.get(f"{REPORT}&group_by={group_by}").json()["rows"]
+    assert sorted((r["name"], r["impressions"]) for r in rows) == sorted(expected)
+
+
+def test_report_by_slot_and_filters(staff, delivery):
+    a, _ = delivery
+    by_slot = staff.get(f"{REPORT}&group_by=slot").json()["rows"]
+    assert sorted((r["slot"], r["impressions"]) for r in by_slot) == [
+        ("sidebar", 500),
+        ("strip", 1200),
+    ]
+    only_a = staff.get(f"{REPORT}&creative={a.pk}").json()["totals"]
+    assert only_a["impressions"] == 1500
+    by_sponsor = staff.get(f"{REPORT}&sponsor=tiktok&slot=strip").json()["totals"]
+    assert by_sponsor["impressions"] == 1000
+    nothing = staff.get(f"{REPORT}&campaign=999999").json()
+    assert (nothing["rows"], nothing["totals"]["ctr"]) == ([], 0.0)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("start=2026-13-01", "start"),
+        ("start=2026-11-05&end=2026-11-01", "start"),
+        ("start=2024-01-01&end=2026-11-01", "start"),
+        ("group_by=hour", "group_by"),
+        ("campaign=abc", "campaign"),
+        ("slot=<b>", "slot"),
+    ],
+)
+def test_bad_report_parameters_answer_400(staff, query, field):
+    response = staff.get(f"{BASE}reports/delivery/?{query}")
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
