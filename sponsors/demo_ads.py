@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from cms.demo import demo_image
 from cms.models import Topic
@@ -249,9 +251,25 @@ def load(*, admin_password: str) -> list[str]:
             slot.house_creative = creative
             slot.full_clean()
             slot.save()
+    token = _ad_ops_login(admin_password)
     return [
         f"{Slot.objects.count()} ad slots, {Campaign.objects.live().count()} live campaigns, "
         f"{Creative.objects.live().count()} live creatives. "
         "Try /api/v1/ads/?slots=sitewide-strip,leaderboard,article-sidebar"
-        "&topics=microsoft,tiktok,technology"
+        "&topics=microsoft,tiktok,technology",
+        f"Ad-ops login: adops / {admin_password} (Ad ops group); staff API token: "
+        f"{token.key} (try /api/v1/ad-ops/reports/delivery/ with "
+        f'"Authorization: Token {token.key}")',
     ]
+
+
+def _ad_ops_login(password: str) -> Token:
+    """A staff login in the "Ad ops" group, with a token for the staff API."""
+    user, _ = User.objects.get_or_create(username="adops", defaults={"email": "adops@example.com"})
+    user.is_staff = True
+    user.is_superuser = False
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name="Ad ops"))
+    token, _ = Token.objects.get_or_create(user=user)
+    return token

@@ -266,9 +266,12 @@ class CreativeSerializer(InventorySerializer):
 
     def save(self, **kwargs):
         data = self.validated_data
+        slots = data.get("slots")
+        if slots is None and self.instance is not None:
+            slots = list(self.instance.slots.all())  # a new image or kind must still fit them
         creative = ad_ops.creative_save(
             creative=self.checked,
-            slots=data.get("slots"),
+            slots=slots,
             include_topics=data.get("include_topics"),
             exclude_topics=data.get("exclude_topics"),
         )

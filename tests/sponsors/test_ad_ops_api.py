@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 
 from sponsors.models import Campaign, Creative, DeliveryCounter, Slot
 from tests.cms.factories import TopicFactory
+from tests.conftest import media_files
 from tests.images import image_bytes
 from tests.sponsors.factories import SponsorFactory, UserFactory
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
@@ -268,6 +269,14 @@ def test_image_banners_upload_with_the_image_rules_and_must_fit_their_slots(staf
     too_big = upload(image_bytes("PNG", size=(728, 90)), slots=["small"])
     assert too_big.status_code == 400
     assert "does not fit small" in str(too_big.json()["errors"]["slots"])
+    creative = fits.json()["id"]
+    stored = media_files(media_root)
+    wider = SimpleUploadedFile("wide.png", image_bytes("PNG", size=(970, 90)), "image/png")
+    patched = staff.patch(f"{BASE}creatives/{creative}/", {"image": wider}, format="multipart")
+    assert patched.status_code == 400  # its slots are kept, and it would no longer fit them
+    assert "does not fit leaderboard" in str(patched.json()["errors"]["slots"])
+    assert Creative.objects.get().image_width == 728
+    assert media_files(media_root) == stored  # a refused upload leaves no file behind
     not_an_image = upload(b"<?php echo 1; ?>", name="banner.png", slots=["leaderboard"])
     assert not_an_image.status_code == 400
     assert "image" in not_an_image.json()["errors"]

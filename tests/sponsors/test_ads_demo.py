@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from rest_framework.authtoken.models import Token
 
 from sponsors.models import Campaign, Creative, Slot
 
@@ -37,3 +38,14 @@ def test_demo_serves_strip_leaderboard_and_sidebar_for_the_demo_article(api_clie
     # A page about something else still fills the leaderboard: its house creative.
     other = api_client.get("/api/v1/ads/?slots=leaderboard&topics=brand-strategy").json()
     assert other["slots"]["leaderboard"]["house"] is True
+
+
+def test_demo_ad_ops_login_reads_the_staff_api_with_its_token(api_client):
+    call_command("load_demo_data", "--admin-password", "pw", stdout=io.StringIO())
+    token = Token.objects.get(user__username="adops")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    campaigns = api_client.get("/api/v1/ad-ops/campaigns/?state=live")
+    assert campaigns.status_code == 200
+    assert campaigns.json()["count"] >= 3
+    assert api_client.get("/api/v1/ad-ops/reports/delivery/").status_code == 200
+    assert not token.user.is_superuser
