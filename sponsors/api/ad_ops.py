@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -94,6 +95,17 @@ class InventorySerializer(serializers.ModelSerializer):
         self.checked = instance
         return attrs
 
+    def save(self, **kwargs):
+        try:
+            with transaction.atomic():
+                self.checked.save()
+        except IntegrityError:  # lost a race with a concurrent write of the same key
+            raise serializers.ValidationError(
+                {"non_field_errors": ["This conflicts with a change made at the same time."]}
+            ) from None
+        self.instance = self.checked
+        return self.instance
+
 
 class SlotSerializer(InventorySerializer):
     house_creative = serializers.PrimaryKeyRelatedField(
@@ -127,12 +139,6 @@ class SlotSerializer(InventorySerializer):
                 slot=self.checked, creatives=list(self.instance.creatives.all())
             )
         return attrs
-
-    def save(self, **kwargs):
-        instance = self.checked
-        instance.save()
-        self.instance = instance
-        return instance
 
 
 class TierField(serializers.ChoiceField):
@@ -178,12 +184,6 @@ class CampaignSerializer(InventorySerializer):
     @extend_schema_field(serializers.ChoiceField(choices=State.choices))
     def get_state(self, campaign: Campaign) -> str:
         return campaign.state(self.context.get("now")).value
-
-    def save(self, **kwargs):
-        instance = self.checked
-        instance.save()
-        self.instance = instance
-        return instance
 
 
 class CreativeImageSerializer(serializers.Serializer):
