@@ -72,6 +72,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             "errors": {},
         }
     response.data = body
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None and "Retry-After" not in response:
+        response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -100,6 +103,12 @@ ERROR_404 = {
     status.HTTP_404_NOT_FOUND: error_response("No such object (or not public), or no such page.")
 }
 ERROR_429 = {status.HTTP_429_TOO_MANY_REQUESTS: error_response("Too many requests; retry later.")}
+ERROR_503 = {
+    status.HTTP_503_SERVICE_UNAVAILABLE: error_response(
+        "A service it depends on (Redis) is not answering; retry after the seconds in the "
+        "Retry-After header."
+    )
+}
 
 
 def not_found(request, exception=None):

@@ -8,6 +8,7 @@ warm decision makes no SQL query.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import re
@@ -15,9 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import redis
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django_redis.exceptions import ConnectionInterrupted
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -25,7 +28,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from cms.api.errors import ERROR_400, ERROR_404
+from cms.api.errors import ERROR_400, ERROR_404, ERROR_503
 from cms.api.serializers import RenditionSerializer
 from sponsors import tracking
 from sponsors.api.countdowns import CountdownSerializer, countdown_payload
@@ -40,6 +43,7 @@ MAX_PARAMS = 20
 _KEY_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}", re.ASCII)
 _SLUG_RE = re.compile(r"[-a-zA-Z0-9_]{1,80}", re.ASCII)
 NO_STORE = "no-store, private"
+log = logging.getLogger(__name__)
 
 # Weighted draws: a per-process generator seeded from the OS and reseeded in every forked
 # worker, so workers never share a sequence (SystemRandom would cost a system call a draw).
@@ -338,7 +342,33 @@ class HotPathView(APIView):
                 return handler(request, *args, **kwargs)
             except (APIException, Http404):
                 pass
+            except COUNTER_STORE_DOWN:
+                # Not retried (Redis already had its chance): a 503 in the error format.
+                log.exception("Ad serving: the counter store did not answer")
+                return self.error_response(request, CountersUnavailable())
         return super().dispatch(request, *args, **kwargs)
+
+    def error_response(self, request, exc: APIException):
+        """``exc`` answered as DRF's dispatch would answer it (error format, headers)."""
+        request = self.initialize_request(request)
+        self.request = request
+        self.headers = self.default_response_headers
+        return self.finalize_response(request, self.handle_exception(exc))
+
+
+class CountersUnavailable(APIException):
+    status_code = 503
+    default_code = "unavailable"
+    default_detail = "Ad serving is unavailable for a moment; try again shortly."
+    retry_after = 5  # seconds, sent as Retry-After
+
+
+# Redis (counters, caps, pacing, the inventory version) not answering.
+COUNTER_STORE_DOWN = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionInterrupted,
+)
 
 
 class AdDecisionView(HotPathView):
@@ -370,7 +400,7 @@ class AdDecisionView(HotPathView):
                 description="Anonymous viewer id (1-64 of A-Z a-z 0-9 - _), for frequency caps.",
             ),
         ],
-        responses={200: AdDecisionSerializer, **ERROR_400},
+        responses={200: AdDecisionSerializer, **ERROR_400, **ERROR_503},
     )
     def get(self, request):
         slots, context = parse_request(query_params(request.META.get("QUERY_STRING", "")))
@@ -423,6 +453,7 @@ class ImpressionView(HotPathView):
             204: OpenApiResponse(description="Received."),
             **ERROR_400,
             **ERROR_404,
+            **ERROR_503,
         },
     )
     def get(self, request, token: str):
@@ -438,7 +469,12 @@ class ImpressionView(HotPathView):
     @extend_schema(
         summary="Impression beacon of a served ad (sendBeacon)",
         request=None,
-        responses={204: OpenApiResponse(description="Received."), **ERROR_400, **ERROR_404},
+        responses={
+            204: OpenApiResponse(description="Received."),
+            **ERROR_400,
+            **ERROR_404,
+            **ERROR_503,
+        },
     )
     def post(self, request, token: str):
         return self.get(request, token)
@@ -458,6 +494,7 @@ class ClickView(HotPathView):
             ),
             **ERROR_400,
             **ERROR_404,
+            **ERROR_503,
         },
     )
     def get(self, request, token: str):

@@ -5,11 +5,13 @@ import itertools
 from urllib.parse import quote, urlparse
 
 import pytest
+import redis
 import time_machine
 from django.core import signing
 from django.db.models import Sum
 
-from sponsors.counters import click_max_age, get_counters
+from sponsors import counters
+from sponsors.counters import RedisCounters, click_max_age, get_counters, uses_redis
 from sponsors.models import Creative, DeliveryCounter
 from sponsors.tracking import SALTS, is_bot
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
@@ -288,3 +290,22 @@ def test_rotating_the_secret_key_keeps_served_links_working_through_the_fallback
     _, fresh = serve(api_client)  # new links are signed with the new key alone
     token = fresh.rstrip("/").rsplit("/", 1)[-1]
     signing.TimestampSigner(salt=SALTS["click"], fallback_keys=[]).unsign(token)
+
+
+@pytest.mark.skipif(not uses_redis(), reason="needs Redis (set REDIS_URL)")
+def test_when_redis_does_not_answer_the_hot_path_answers_503_in_the_error_format(
+    api_client, creative, monkeypatch
+):
+    beacon, click = serve(api_client, viewer="v1")
+    dead = RedisCounters()
+    dead.client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+    monkeypatch.setattr(counters, "_redis_store", lambda: dead)
+    for path in ("/api/v1/ads/?slots=sidebar&viewer=v1", beacon, click):
+        response = api_client.get(path, HTTP_USER_AGENT=BROWSER)
+        assert response.status_code == 503
+        assert response["Retry-After"] == "5"
+        assert response.json()["code"] == "unavailable"
+    monkeypatch.undo()
+    assert totals()["impressions"] == 0
+    assert api_client.get(beacon, HTTP_USER_AGENT=BROWSER).status_code == 204  # counts later
+    assert totals()["impressions"] == 1
