@@ -179,6 +179,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cms.api.errors.document_service_unavailable",
+    ],
     # Choice sets that share a field name ("kind") across apps get explicit names.
     "ENUM_NAME_OVERRIDES": {
         "ArticleKindEnum": "cms.models.Article.Kind",

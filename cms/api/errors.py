@@ -8,16 +8,21 @@ and is empty otherwise.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import redis
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.views.defaults import page_not_found
+from django_redis.exceptions import ConnectionInterrupted
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DETAIL = {
     400: "The request is not valid; see errors.",
@@ -43,7 +48,25 @@ def _flatten(detail: Any) -> dict[str, list[str]]:
     return {"non_field_errors": [str(detail)]}
 
 
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+    default_detail = "A service this needs is not answering; try again shortly."
+    retry_after = 5  # seconds, sent as Retry-After
+
+
+# Redis (shared cache, ad counters, caps, the inventory version) not answering.
+REDIS_DOWN = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionInterrupted,
+)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, REDIS_DOWN):
+        log.exception("Redis did not answer")
+        exc = ServiceUnavailable()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages
@@ -118,3 +141,23 @@ def not_found(request, exception=None):
             {"status": 404, "code": "not_found", "detail": "Not found.", "errors": {}}, status=404
         )
     return page_not_found(request, exception)
+
+
+def document_service_unavailable(result, generator, request, public):
+    """Schema hook: every operation may answer 503 when Redis does not answer (see
+    ``exception_handler``), so every operation documents it."""
+    description = ERROR_503[status.HTTP_503_SERVICE_UNAVAILABLE].description
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            operation.setdefault("responses", {}).setdefault(
+                "503",
+                {
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/Error"},
+                        }
+                    },
+                    "description": description,
+                },
+            )
+    return result

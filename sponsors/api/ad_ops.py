@@ -334,6 +334,7 @@ class StaffViewSet(viewsets.ModelViewSet):
     # The delivery counts of what would be deleted (deleting it would delete them).
     history_lookup = ""
 
+    @transaction.atomic  # nothing stays deleted unless the decision's cache heard of it
     def perform_destroy(self, instance):
         if DeliveryCounter.objects.filter(**{self.history_lookup: instance}).exists():
             raise HasHistoryError()

@@ -16,11 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-import redis
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django_redis.exceptions import ConnectionInterrupted
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -28,7 +26,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from cms.api.errors import ERROR_400, ERROR_404, ERROR_503
+from cms.api.errors import ERROR_400, ERROR_404, ERROR_503, REDIS_DOWN, ServiceUnavailable
 from cms.api.serializers import RenditionSerializer
 from sponsors import tracking
 from sponsors.api.countdowns import CountdownSerializer, countdown_payload
@@ -342,10 +340,10 @@ class HotPathView(APIView):
                 return handler(request, *args, **kwargs)
             except (APIException, Http404):
                 pass
-            except COUNTER_STORE_DOWN:
+            except REDIS_DOWN:
                 # Not retried (Redis already had its chance): a 503 in the error format.
                 log.exception("Ad serving: the counter store did not answer")
-                return self.error_response(request, CountersUnavailable())
+                return self.error_response(request, ServiceUnavailable())
         return super().dispatch(request, *args, **kwargs)
 
     def error_response(self, request, exc: APIException):
@@ -354,21 +352,6 @@ class HotPathView(APIView):
         self.request = request
         self.headers = self.default_response_headers
         return self.finalize_response(request, self.handle_exception(exc))
-
-
-class CountersUnavailable(APIException):
-    status_code = 503
-    default_code = "unavailable"
-    default_detail = "Ad serving is unavailable for a moment; try again shortly."
-    retry_after = 5  # seconds, sent as Retry-After
-
-
-# Redis (counters, caps, pacing, the inventory version) not answering.
-COUNTER_STORE_DOWN = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    ConnectionInterrupted,
-)
 
 
 class AdDecisionView(HotPathView):

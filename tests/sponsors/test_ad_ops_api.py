@@ -4,10 +4,13 @@ served from what the API saves, and delivery reports from the exact counters."""
 import datetime as dt
 
 import pytest
+import redis
 from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
+from sponsors import counters
+from sponsors.counters import RedisCounters, uses_redis
 from sponsors.models import Campaign, Creative, DeliveryCounter, Slot
 from tests.cms.factories import TopicFactory
 from tests.conftest import media_files
@@ -425,3 +428,21 @@ def test_bad_report_parameters_answer_400(staff, query, field):
     response = staff.get(f"{BASE}reports/delivery/?{query}")
     assert response.status_code == 400
     assert field in response.json()["errors"]
+
+
+@pytest.mark.skipif(not uses_redis(), reason="needs Redis (set REDIS_URL)")
+def test_a_change_redis_cannot_announce_is_a_503_and_is_not_saved(staff, monkeypatch):
+    creative = CreativeFactory(name="Before")
+    dead = RedisCounters()
+    dead.client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+    monkeypatch.setattr(counters, "_redis_store", lambda: dead)
+    for response in (
+        staff.patch(f"{BASE}creatives/{creative.pk}/", {"name": "After"}),
+        staff.post(f"{BASE}creatives/{creative.pk}/pause/"),
+        staff.delete(f"{BASE}creatives/{creative.pk}/"),
+    ):
+        assert response.status_code == 503
+        assert response["Retry-After"] == "5"
+    monkeypatch.undo()
+    creative.refresh_from_db()  # still there, unchanged: served snapshots stay true to it
+    assert (creative.name, creative.is_active) == ("Before", True)
