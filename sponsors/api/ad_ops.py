@@ -296,9 +296,7 @@ class StateFilterMixin(django_filters.FilterSet):
     )
 
     def filter_state(self, queryset, name, value):
-        if value == State.PAUSED:
-            return queryset.paused()
-        return getattr(queryset, value)()
+        return getattr(queryset, value)()  # live(), scheduled(), ended() or paused()
 
 
 class CampaignFilter(StateFilterMixin):
