@@ -13,6 +13,7 @@ import datetime as dt
 
 import django_filters
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -35,7 +36,6 @@ from sponsors.models import (
     Campaign,
     Countdown,
     Creative,
-    DeliveryCounter,
     Slot,
     Sponsor,
     State,
@@ -329,14 +329,12 @@ class StaffViewSet(viewsets.ModelViewSet):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
 
-    # The delivery counts of what would be deleted (deleting it would delete them).
-    history_lookup = ""
-
     @transaction.atomic  # nothing stays deleted unless the decision's cache heard of it
     def perform_destroy(self, instance):
-        if DeliveryCounter.objects.filter(**{self.history_lookup: instance}).exists():
-            raise HasHistoryError()
-        instance.delete()
+        try:
+            instance.delete()
+        except ProtectedError:  # delivery counts (DeliveryCounter protects them)
+            raise HasHistoryError() from None
 
 
 class HasHistoryError(exceptions.APIException):
@@ -378,7 +376,6 @@ def _crud_schema(noun: str, serializer, *, filters: bool = False) -> dict:
 class SlotViewSet(StaffViewSet):
     queryset = Slot.objects.all()
     serializer_class = SlotSerializer
-    history_lookup = "slot"
 
 
 class ActiveSwitchMixin:
@@ -439,7 +436,6 @@ class CampaignViewSet(ActiveSwitchMixin, StaffViewSet):
     queryset = Campaign.objects.for_listing().order_by("-starts_at", "-pk")
     serializer_class = CampaignSerializer
     filterset_class = CampaignFilter
-    history_lookup = "creative__campaign"
     switch_service = staticmethod(_campaigns_switch)
 
     @action(detail=True, methods=["post"])
@@ -458,7 +454,6 @@ class CreativeViewSet(ActiveSwitchMixin, StaffViewSet):
     queryset = Creative.objects.for_listing()
     serializer_class = CreativeSerializer
     filterset_class = CreativeFilter
-    history_lookup = "creative"
     parser_classes = [JSONParser, MultiPartParser]
     switch_service = staticmethod(_creatives_switch)
 

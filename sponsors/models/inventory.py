@@ -409,8 +409,10 @@ class DeliveryCounter(models.Model):
     """
 
     day = models.DateField()
-    creative = models.ForeignKey(Creative, on_delete=models.CASCADE, related_name="counters")
-    slot = models.ForeignKey(Slot, on_delete=models.CASCADE, related_name="counters")
+    # PROTECT: what has delivery counts cannot be deleted (it would delete the counts, which
+    # are what the sponsor is billed on); pause it instead.
+    creative = models.ForeignKey(Creative, on_delete=models.PROTECT, related_name="counters")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="counters")
     impressions = models.PositiveBigIntegerField(default=0)
     clicks = models.PositiveBigIntegerField(default=0)
     bot_impressions = models.PositiveBigIntegerField(default=0)

@@ -337,3 +337,25 @@ def test_admin_edit_is_served_on_the_next_api_request(admin_client, api_client):
     ad = api_client.get("/api/v1/ads/?slots=sidebar").json()["slots"]["sidebar"]
     assert ad["text"]["headline"] == "New"
     assert Slot.objects.count() == 1
+
+
+def test_the_admin_refuses_to_delete_what_has_delivery_counts(admin_client):
+    slot = SlotFactory(key="strip")
+    counted = CreativeFactory(name="Counted strip", slots=[slot])
+    DeliveryCounter.objects.create(
+        day=dt.date(2026, 11, 2), creative=counted, slot=slot, impressions=5
+    )
+    page = admin_client.get(f"/admin/sponsors/campaign/{counted.campaign_id}/delete/")
+    html = page.content.decode()
+    assert "Cannot delete campaign" in html
+    assert "delivery count" in html
+    admin_client.post(f"/admin/sponsors/creative/{counted.pk}/delete/", {"post": "yes"})
+    admin_client.post(
+        "/admin/sponsors/campaign/",
+        {"action": "delete_selected", "_selected_action": [counted.campaign_id], "post": "yes"},
+    )
+    assert Creative.objects.filter(pk=counted.pk).exists()
+    assert DeliveryCounter.objects.get().impressions == 5
+    fresh = CreativeFactory(name="Never served")
+    admin_client.post(f"/admin/sponsors/creative/{fresh.pk}/delete/", {"post": "yes"})
+    assert not Creative.objects.filter(pk=fresh.pk).exists()
