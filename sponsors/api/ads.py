@@ -324,9 +324,10 @@ class HotPathView(APIView):
 
     Successful requests skip DRF's per-request machinery (content negotiation,
     authentication, permission and throttle checks, renderer): the handlers are written
-    against Django's request and return finished responses. Anything a handler raises is
+    against Django's request and return finished responses. An API error a handler raises is
     answered by running the request through DRF's full dispatch, so errors keep the API's
     one error format; handlers raise before they write anything, so the rerun is harmless.
+    Redis not answering is answered 503 at once, without a rerun against it.
     """
 
     authentication_classes: list = []
