@@ -17,12 +17,17 @@ from sponsors.models import DeliveryCounter
 MAX_REPORT_DAYS = 366
 COUNT_COLUMNS = ("impressions", "clicks", "bot_impressions", "bot_clicks")
 
-# group_by -> (the counter fields that name a row, in order)
+# group_by -> what names a row in the report: its field -> the counter field it comes from.
+# Rows are ordered by the first.
 GROUPS = {
-    "day": ("day",),
-    "campaign": ("creative__campaign_id", "creative__campaign__name"),
-    "creative": ("creative_id", "creative__name", "creative__campaign_id"),
-    "slot": ("slot_id", "slot__key"),
+    "day": {"day": "day"},
+    "campaign": {"campaign": "creative__campaign_id", "name": "creative__campaign__name"},
+    "creative": {
+        "creative": "creative_id",
+        "name": "creative__name",
+        "campaign": "creative__campaign_id",
+    },
+    "slot": {"slot": "slot__key"},
 }
 
 
@@ -66,11 +71,13 @@ def delivery_report(
     counters = _counters(start, end, filters or ReportFilters())
     sums = {column: Sum(column) for column in COUNT_COLUMNS}
     names = GROUPS[group_by]
-    rows = counters.values(*names).annotate(**sums).order_by(*names[:1])
+    fields = list(names.values())
+    rows = counters.values(*fields).annotate(**sums).order_by(fields[0])
     out_rows = []
     for row in rows:
         counts = {column: row[column] or 0 for column in COUNT_COLUMNS}
-        out_rows.append({**_row_key(group_by, row), **_with_ctr(counts)})
+        key = {name: row[field] for name, field in names.items()}
+        out_rows.append({**key, **_with_ctr(counts)})
     totals = counters.aggregate(**sums)
     return {
         "start": start,
@@ -79,17 +86,3 @@ def delivery_report(
         "rows": out_rows,
         "totals": _with_ctr({column: totals[column] or 0 for column in COUNT_COLUMNS}),
     }
-
-
-def _row_key(group_by: str, row: dict) -> dict:
-    if group_by == "day":
-        return {"day": row["day"]}
-    if group_by == "campaign":
-        return {"campaign": row["creative__campaign_id"], "name": row["creative__campaign__name"]}
-    if group_by == "creative":
-        return {
-            "creative": row["creative_id"],
-            "name": row["creative__name"],
-            "campaign": row["creative__campaign_id"],
-        }
-    return {"slot": row["slot__key"]}
