@@ -23,9 +23,11 @@ test: $(VENV)/.installed
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 
+# Style, the architecture contract (pyproject.toml [tool.importlinter]) and types.
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed
 	$(PY) -m ruff check --fix .

@@ -15,7 +15,11 @@ from django.utils.html import format_html
 
 from cms import services
 from cms.models import Article, ArticleBlock, ArticleTopic, Author, Topic
-from sponsors.sponsorships import display_sponsorship
+from sponsors.sponsorships import (
+    display_sponsorship,
+    require_partner_sponsorship,
+    with_sponsor_block,
+)
 
 admin.site.site_header = "Sponsored content"
 admin.site.site_title = "Sponsored content admin"
@@ -60,8 +64,6 @@ class ArticleAdminForm(forms.ModelForm):
         cleaned = super().clean()
         # Partner content goes public only with a live sponsorship of its own; checked when
         # the article's kind, state or time changes (not on every typo fix afterwards).
-        from sponsors.sponsorships import require_partner_sponsorship
-
         article = self.instance
         after = (
             cleaned.get("kind", article.kind),
@@ -163,8 +165,6 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.display(description="sponsor block")
     def sponsor_block(self, obj: Article) -> str:
-        from sponsors.sponsorships import display_sponsorship
-
         if not obj.pk:
             return "Save the article to add a sponsorship."
         add_url = reverse("admin:sponsors_sponsorship_add") + f"?article={obj.pk}"
@@ -206,7 +206,7 @@ class ArticleAdmin(admin.ModelAdmin):
         ]
 
     def preview_view(self, request, pk: int):
-        article = get_object_or_404(Article.objects.for_detail(), pk=pk)
+        article = get_object_or_404(with_sponsor_block(Article.objects.for_detail()), pk=pk)
         if not self.has_view_or_change_permission(request, article):
             raise PermissionDenied
         context = {

@@ -82,13 +82,9 @@ class Topic(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        from sponsors.inventory_cache import bump_inventory_version
-
         if not self.slug:
             self.slug = unique_slug(Topic, self.name, instance_pk=self.pk)
         super().save(*args, **kwargs)
-        # Ad targeting is cached by topic slug: a renamed topic must be served at once.
-        bump_inventory_version()
 
 
 class Article(models.Model):

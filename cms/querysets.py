@@ -1,8 +1,14 @@
-"""State-named querysets for editorial content."""
+"""State-named querysets for editorial content.
+
+They are defined before the models they serve (the models name them as managers), so they
+reach the models' choices and related models through ``self.model``, never by importing
+``cms.models`` back.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import models
 from django.db.models import Prefetch, Q
@@ -14,19 +20,21 @@ def _now(at: datetime | None) -> datetime:
 
 
 class ArticleQuerySet(models.QuerySet):
-    @staticmethod
-    def live_q(at: datetime | None = None) -> Q:
+    def _related(self, name: str) -> Any:
+        """The model at the other end of relation ``name`` (an ordered link, a block)."""
+        return self.model._meta.get_field(name).related_model
+
+    def _public_states(self) -> list[str]:
+        status = self.model.Status
+        return [status.SCHEDULED, status.PUBLISHED]
+
+    def live_q(self, at: datetime | None = None) -> Q:
         """Condition for an article readers can see at ``at`` (default: now).
 
         Scheduled and published articles both go live once ``published_at`` has come, so
         scheduling needs no job: the query decides by the clock.
         """
-        from cms.models import Article
-
-        return Q(
-            status__in=[Article.Status.SCHEDULED, Article.Status.PUBLISHED],
-            published_at__lte=_now(at),
-        )
+        return Q(status__in=self._public_states(), published_at__lte=_now(at))
 
     def live(self, at: datetime | None = None) -> ArticleQuerySet:
         """Articles readers can see now (or at ``at``)."""
@@ -38,53 +46,32 @@ class ArticleQuerySet(models.QuerySet):
 
     def scheduled(self, at: datetime | None = None) -> ArticleQuerySet:
         """Articles approved for publication whose time is still ahead."""
-        from cms.models import Article
-
-        return self.filter(
-            status__in=[Article.Status.SCHEDULED, Article.Status.PUBLISHED],
-            published_at__gt=_now(at),
-        )
+        return self.filter(status__in=self._public_states(), published_at__gt=_now(at))
 
     def drafts(self) -> ArticleQuerySet:
-        from cms.models import Article
-
-        return self.filter(status=Article.Status.DRAFT)
+        return self.filter(status=self.model.Status.DRAFT)
 
     def archived(self) -> ArticleQuerySet:
-        from cms.models import Article
-
-        return self.filter(status=Article.Status.ARCHIVED)
+        return self.filter(status=self.model.Status.ARCHIVED)
 
     def newest_first(self) -> ArticleQuerySet:
         return self.order_by("-published_at", "-pk")
 
     def for_listing(self) -> ArticleQuerySet:
-        """Join what article cards show in a fixed number of queries.
+        """Join what article cards show: the author (joined), ordered topics (one query).
 
-        Author (joined), ordered topics (one query), and the live sponsorships the sponsor
-        block is chosen from: the article's own (one query) and its topics' (one query).
+        The sponsor block is the sponsors app's: the API composes it on top
+        (``sponsors.sponsorships.with_sponsor_block``, two more queries for any page).
         """
-        from cms.models import ArticleTopic
-        from sponsors.sponsorships import live_sponsorships_prefetch
-
-        at = timezone.now()
+        links = self._related("article_topics").objects.select_related("topic")
         return self.select_related("author").prefetch_related(
-            Prefetch(
-                "article_topics",
-                queryset=ArticleTopic.objects.select_related("topic")
-                .order_by("position", "pk")
-                .prefetch_related(live_sponsorships_prefetch("topic__sponsorships", at=at)),
-            ),
-            live_sponsorships_prefetch("sponsorships", at=at),
+            Prefetch("article_topics", queryset=links.order_by("position", "pk"))
         )
 
     def for_detail(self) -> ArticleQuerySet:
         """``for_listing`` plus the ordered body blocks."""
-        from cms.models import ArticleBlock
-
-        return self.for_listing().prefetch_related(
-            Prefetch("blocks", queryset=ArticleBlock.objects.order_by("position", "pk"))
-        )
+        blocks = self._related("blocks").objects.order_by("position", "pk")
+        return self.for_listing().prefetch_related(Prefetch("blocks", queryset=blocks))
 
     def tagged(self, topic_slug: str) -> ArticleQuerySet:
         return self.filter(topics__slug=topic_slug)

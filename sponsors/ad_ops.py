@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from sponsors.inventory_cache import bump_inventory_version
+from sponsors import versions
 from sponsors.models import Campaign, Creative, Slot
 from sponsors.models.inventory import slot_misfits
 
@@ -26,7 +26,7 @@ def campaigns_set_active(*, campaigns: QuerySet[Campaign], active: bool) -> int:
         is_active=active, updated_at=timezone.now()
     )
     if changed:
-        bump_inventory_version()
+        versions.bump(versions.INVENTORY)
     return changed
 
 
@@ -37,7 +37,7 @@ def creatives_set_active(*, creatives: QuerySet[Creative], active: bool) -> int:
         is_active=active, updated_at=timezone.now()
     )
     if changed:
-        bump_inventory_version()
+        versions.bump(versions.INVENTORY)
     return changed
 
 
@@ -92,7 +92,7 @@ def creative_save(
         creative.include_topics.set(include_topics)
     if exclude_topics is not None:
         creative.exclude_topics.set(exclude_topics)
-    bump_inventory_version()  # the relations above changed after save() announced it
+    versions.bump(versions.INVENTORY)  # the relations above changed after save() announced it
     return creative
 
 
@@ -130,5 +130,5 @@ def campaign_duplicate(
         creative.slots.set(original.slots.all())
         creative.include_topics.set(original.include_topics.all())
         creative.exclude_topics.set(original.exclude_topics.all())
-    bump_inventory_version()
+    versions.bump(versions.INVENTORY)
     return copy

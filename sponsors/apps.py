@@ -1,6 +1,18 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class SponsorsConfig(AppConfig):
     name = "sponsors"
     verbose_name = "Sponsors and ads"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: models may be imported only once apps are loaded.
+        from cms import services as cms_services
+        from cms.models import Topic
+        from sponsors import receivers, sponsorships
+
+        # Ad targeting is cached by topic slug: a renamed or deleted topic serves at once.
+        post_save.connect(receivers.topic_changed, sender=Topic, dispatch_uid="sponsors.topic")
+        post_delete.connect(receivers.topic_changed, sender=Topic, dispatch_uid="sponsors.topic")
+        cms_services.register_publication_check(sponsorships.partner_publication_check)

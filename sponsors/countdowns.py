@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
@@ -22,6 +20,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from sponsors import versions
 from sponsors.models.countdowns import (
     Countdown,
     DeadlineExtension,
@@ -40,8 +39,6 @@ OPEN_MAX_AGE = 60
 CLOSED_MAX_AGE = 300
 # Server-side snapshot cache; every write through the models replaces the version token.
 SNAPSHOT_TIMEOUT = 300
-# A lost token only costs a database read: the next reader makes a new one.
-VERSION_TIMEOUT = 24 * 3600
 
 Occurrence = Literal["first", "second"]
 
@@ -222,28 +219,22 @@ def countdown_max_age(state: CountdownState) -> int:
 # --- Cached snapshots -----------------------------------------------------------------------
 
 
-def _version_key(slug: str) -> str:
-    return f"countdown:version:{slug}"
-
-
 def _snapshot_key(slug: str, version: str) -> str:
     return f"countdown:snapshot:{slug}:{version}"
-
-
-def _new_version() -> str:
-    return secrets.token_hex(8)
 
 
 def countdown_snapshot_for_slug(slug: str) -> CountdownSnapshot | None:
     """The snapshot of the countdown with ``slug`` (None if there is none), cached.
 
-    Cached under a version token that every change replaces (``countdown_changed``), so an
-    extension is served on the next request. The token is read before the database, so a
-    reader that raced a writer stores old data only under a token nobody reads any more; a
-    token is created only for a countdown that exists (unknown slugs leave nothing behind).
-    Warm: two cache reads, no query; cold: two queries.
+    Cached under a version token (``versions.countdown(slug)``) that every save and delete
+    of the countdown or its phases replaces, so an extension is served on the next request.
+    The token is read before the database, so a reader that raced a writer stores old data
+    only under a token nobody reads any more; a token is created only for a countdown that
+    exists (unknown slugs leave nothing behind). Warm: two cache reads, no query; cold: two
+    queries.
     """
-    version = cache.get(_version_key(slug))
+    name = versions.countdown(slug)
+    version = versions.read(name)
     if version is not None:
         snapshot = cache.get(_snapshot_key(slug, version))
         if snapshot is not None:
@@ -259,40 +250,12 @@ def countdown_snapshot_for_slug(slug: str) -> CountdownSnapshot | None:
         return None
     snapshot = countdown_snapshot(countdown)
     if version is None:
-        version = _new_version()
         # If a writer set a token meanwhile, what we read may be old: do not cache it.
-        if not cache.add(_version_key(slug), version, VERSION_TIMEOUT):
+        version = versions.create_if_missing(name, timeout=versions.COUNTDOWN_TIMEOUT)
+        if version is None:
             return snapshot
     cache.set(_snapshot_key(slug, version), snapshot, SNAPSHOT_TIMEOUT)
     return snapshot
-
-
-def countdown_changed(
-    *, slugs: Iterable[str | None] = (), countdown_ids: Iterable[int | None] = ()
-) -> None:
-    """Forget cached snapshots of these countdowns, now and again when the transaction commits.
-
-    Called by every save and delete of a countdown or phase (the models do it). The second
-    pass after commit stops a reader that read the database before the commit from leaving
-    the old data under the current token. The ad inventory snapshot, which embeds the
-    countdowns of promo strips, is invalidated here too.
-    """
-    from sponsors.inventory_cache import bump_inventory_version
-
-    # Promo strips embed their countdown in the ad snapshot: serve the change at once.
-    bump_inventory_version()
-    found = {slug for slug in slugs if slug}
-    ids = [pk for pk in countdown_ids if pk]
-    if ids:
-        found.update(Countdown.objects.filter(pk__in=ids).values_list("slug", flat=True))
-    if not found:
-        return
-
-    def forget() -> None:
-        cache.set_many({_version_key(slug): _new_version() for slug in found}, VERSION_TIMEOUT)
-
-    forget()
-    transaction.on_commit(forget)
 
 
 # --- Time zones -----------------------------------------------------------------------------
@@ -524,7 +487,6 @@ __all__ = [
     "CountdownState",
     "PhaseSnapshot",
     "PhaseState",
-    "countdown_changed",
     "countdown_extend",
     "countdown_max_age",
     "countdown_snapshot",

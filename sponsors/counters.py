@@ -43,7 +43,10 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
+from sponsors import versions
 from sponsors.decision import DAY, HOUR, PERIOD_SECONDS
+from sponsors.models import Campaign, Creative, DeliveryCounter, FlushedBatch, Slot, TrackingReceipt
+from sponsors.versions import uses_redis
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,6 @@ COLUMNS = ("impressions", "clicks", "bot_impressions", "bot_clicks")
 PENDING_KEY = "ads:counts:pending"
 PROCESSING_PREFIX = "ads:counts:processing:"
 DELIVERED_PREFIX = "ads:delivered:"  # + campaign id: its billable impressions, all time
-VERSION_KEY = "ads:inventory:version"  # written by inventory_cache, read with the counters
 SEEDED_KEY = "ads:delivered:seeded"  # set once the totals were seeded from the database
 SEEDING_LOCK_KEY = "ads:delivered:seeding"
 
@@ -123,8 +125,6 @@ def upsert_counts(rows: Iterable[tuple[date, int, int, dict[str, int]]]) -> None
     ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` is atomic per row on both
     SQLite and PostgreSQL. Rows are sorted so concurrent writers lock them in one order.
     """
-    from sponsors.models import DeliveryCounter
-
     table = connection.ops.quote_name(DeliveryCounter._meta.db_table)
     qn = connection.ops.quote_name
     ordered = sorted(rows, key=lambda r: (r[0], r[1], r[2]))
@@ -147,8 +147,6 @@ def upsert_counts(rows: Iterable[tuple[date, int, int, dict[str, int]]]) -> None
 
 def database_totals(campaign_ids: Iterable[int]) -> dict[int, int]:
     """Billable impressions per campaign, from the day rows."""
-    from sponsors.models import DeliveryCounter
-
     rows = (
         DeliveryCounter.objects.filter(creative__campaign_id__in=list(campaign_ids))
         .values("creative__campaign_id")
@@ -219,7 +217,7 @@ class RedisCounters:
         # Worked out once: the cache's make_key goes through a thread-local proxy per call.
         prefix = cache.make_key("")
         self._prefix = prefix if cache.make_key("k") == prefix + "k" else None
-        self.version_key = self.key(VERSION_KEY)
+        self.version_key = self.key(versions.INVENTORY)  # read with the counters
         self.seeded_key = self.key(SEEDED_KEY)
 
     def _connection(self):
@@ -344,8 +342,6 @@ class RedisCounters:
         if not self.client.set(self.key(SEEDING_LOCK_KEY), "1", nx=True, ex=30):
             return
         try:
-            from sponsors.models import Campaign
-
             totals = database_totals(Campaign.objects.values_list("pk", flat=True))
             if not self.client.get(self.seeded_key):
                 pipe = self.client.pipeline(transaction=True)
@@ -391,8 +387,6 @@ def apply_batch(store: RedisCounters, name: str, report: FlushReport) -> None:
     another worker, or after this one was killed before deleting the hash) fails on the
     unique batch id and rolls back, adding nothing.
     """
-    from sponsors.models import Creative, FlushedBatch, Slot
-
     batch_id = name.rsplit(":", 1)[-1]
     rows = _parse_batch(store.client.hgetall(name))
     creative_ids = {c for _, c, _ in rows}
@@ -459,8 +453,6 @@ class DatabaseCounters:
     buffered = False
 
     def record(self, event: TrackedEvent) -> bool:
-        from sponsors.models import TrackingReceipt
-
         try:
             with transaction.atomic():
                 TrackingReceipt.objects.create(key=event.receipt, created_at=event.at)
@@ -474,15 +466,11 @@ class DatabaseCounters:
         return True
 
     def record_versioned(self, event: TrackedEvent) -> tuple[bool, str | None]:
-        from sponsors.inventory_cache import read_version
-
-        return self.record(event), read_version()
+        return self.record(event), versions.read(versions.INVENTORY)
 
     def read_versioned(self, *, campaigns, caps, viewer, now):
-        from sponsors.inventory_cache import read_version
-
         delivered, seen = self.read(campaigns=campaigns, caps=caps, viewer=viewer, now=now)
-        return delivered, seen, read_version()
+        return delivered, seen, versions.read(versions.INVENTORY)
 
     def _after_count(self, event: TrackedEvent) -> None:
         # Not cached yet: the next read takes the total from the database.
@@ -519,11 +507,11 @@ class DatabaseCounters:
         return FlushReport()
 
 
+# Either store: what the decision's readers and tracking are given.
+CounterStore = RedisCounters | DatabaseCounters
+
+
 # ---------------------------------------------------------------------------------------------
-
-
-def uses_redis() -> bool:
-    return "django_redis" in settings.CACHES["default"]["BACKEND"]
 
 
 @memoize
@@ -538,8 +526,6 @@ def get_counters() -> RedisCounters | DatabaseCounters:
 
 def prune_receipts(*, older_than: float | None = None) -> int:
     """Delete database receipts whose tokens can no longer be presented; return how many."""
-    from sponsors.models import TrackingReceipt
-
     cutoff = datetime.now(UTC).timestamp() - (older_than or receipt_ttl())
     deleted, _ = TrackingReceipt.objects.filter(
         created_at__lt=datetime.fromtimestamp(cutoff, UTC)

@@ -1,94 +1,48 @@
-"""The decision's cached snapshot of the inventory, and the version key that invalidates it.
+"""The decision's cached snapshot of the inventory: building it and serving from it.
 
-Warm path, per request: one read of the version key; when it equals the version this
-process already holds in memory, the snapshot is used as is (no unpickling, no SQL). When
-it differs, the snapshot of that version is taken from the shared cache, or built from the
-database (a handful of queries) and stored there for the other processes. The page
-decision reads the version in the same Redis round trip as its counters
+Warm path, per request: one read of the inventory version (``sponsors.versions``); when it
+equals the version this process already holds in memory, the snapshot is used as is (no
+unpickling, no SQL). When it differs, the snapshot of that version is taken from the shared
+cache, or built from the database (a handful of queries) and stored there for the other
+processes. The page decision reads the version in the same Redis round trip as its counters
 (:func:`serve_page`), and the click in the same round trip as its count.
 
-Any save or delete of a slot, campaign or creative calls :func:`bump_inventory_version`
-(from the models' ``save()``/``delete()`` and from services that bulk-update), which writes a
-new random version at once and again when the transaction commits: the first write drops
-this process's memo immediately, the second makes sure that no other process keeps a
-snapshot it built from the rows as they were before the commit.
+Any save or delete of a slot, campaign, creative, countdown or topic bumps the version
+(``versions.bump(versions.INVENTORY)``: the models' ``save()``/``delete()``, the services
+that bulk-update, and the receivers of ``sponsors.apps`` for editorial saves), so the next
+decision anywhere serves the change.
 """
 
 from __future__ import annotations
 
-import secrets
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from sponsors.counters import VERSION_KEY
-
-if TYPE_CHECKING:
-    from sponsors.decision import CreativeEntry, Inventory, PageDecision
+from cms.images import rendition_urls
+from sponsors import versions
+from sponsors.countdowns import countdown_snapshot
+from sponsors.counters import get_counters
+from sponsors.decision import (
+    CreativeEntry,
+    Inventory,
+    PageDecision,
+    SlotEntry,
+    TierPool,
+    decide,
+    misfit_reason,
+)
+from sponsors.models import Campaign, Creative, Slot
 
 SNAPSHOT_KEY = "ads:inventory:snapshot:{version}"
 SNAPSHOT_TTL = 24 * 3600
 
 _memo: tuple[str, Inventory] | None = None
-_UNSET = object()
-
-
-def _redis():
-    """(client, key of the version) with Redis, else (None, None)."""
-    from sponsors.counters import get_counters, uses_redis
-
-    if not uses_redis():
-        return None, None
-    store = get_counters()
-    return store.client, store.version_key
-
-
-def read_version() -> str | None:
-    """The current inventory version (raw in Redis, so a pipeline can read it too)."""
-    client, key = _redis()
-    if client is not None:
-        raw = client.get(key)
-        try:
-            return raw.decode("ascii") if raw is not None else None
-        except UnicodeDecodeError:  # not ours (e.g. written by an older release): replace it
-            _new_version()
-            return read_version()
-    return cache.get(VERSION_KEY)
-
-
-def _write_version(version: str, *, only_if_missing: bool = False) -> bool:
-    client, key = _redis()
-    if client is not None:
-        return bool(client.set(key, version, nx=only_if_missing))
-    if only_if_missing:
-        return cache.add(VERSION_KEY, version, None)
-    cache.set(VERSION_KEY, version, None)
-    return True
-
-
-def _new_version() -> None:
-    _write_version(secrets.token_hex(8))
-
-
-def bump_inventory_version() -> None:
-    """Announce that the inventory changed: the next decision anywhere uses a new snapshot."""
-    global _memo
-    _memo = None
-    _new_version()
-    transaction.on_commit(_new_version)
-
-
-def current_version() -> str:
-    version = read_version()
-    if version is None:  # first use, or the cache was emptied
-        candidate = secrets.token_hex(8)
-        version = candidate if _write_version(candidate, only_if_missing=True) else read_version()
-        version = version or candidate
-    return version
+_UNSET: Any = object()
 
 
 def get_inventory(version: str | None = None) -> Inventory:
@@ -97,7 +51,7 @@ def get_inventory(version: str | None = None) -> Inventory:
     ``version``: the current version when the caller has just read it.
     """
     global _memo
-    version = version or current_version()
+    version = version or versions.current(versions.INVENTORY)
     memo = _memo
     if memo is not None and memo[0] == version:
         return memo[1]
@@ -127,7 +81,7 @@ class VersionCheckingReader:
 
     def seen_version(self) -> str | None:
         if self.version is _UNSET:
-            self.version = read_version()
+            self.version = versions.read(versions.INVENTORY)
         return self.version
 
 
@@ -138,9 +92,6 @@ def serve_page(slot_keys, context, *, now: datetime, rng) -> PageDecision:
     current version are read together; in the rare case the version moved on, decides
     again with the new snapshot. Nothing is written, so a discarded decision leaves no trace.
     """
-    from sponsors.counters import get_counters
-    from sponsors.decision import decide
-
     store = get_counters()
     memo = _memo
     if memo is not None:
@@ -168,9 +119,6 @@ def forget_memo() -> None:
 
 def _creative_payload(creative) -> dict[str, Any]:
     """The API's creative fields that do not depend on the request (URLs made absolute later)."""
-    from cms.images import rendition_urls
-    from sponsors.models import Creative
-
     image = None
     text = None
     if creative.kind == Creative.Kind.IMAGE:
@@ -200,10 +148,6 @@ def _creative_payload(creative) -> dict[str, Any]:
 
 def creative_entry(creative) -> CreativeEntry:
     """Snapshot entry of a creative whose campaign and topics are loaded."""
-    from sponsors.countdowns import countdown_snapshot
-    from sponsors.decision import CreativeEntry
-    from sponsors.models import Campaign, Creative
-
     campaign = creative.campaign
     countdown = countdown_snapshot(creative.countdown) if creative.countdown_id else None
     # A strip that stops with its countdown stops at the last deadline, by the clock.
@@ -249,11 +193,6 @@ def build_inventory(
     rebuild. A preview snapshot (``preview=True``) also holds paused, ended and misfitting
     creatives so the slot preview can say why they do not serve.
     """
-    from django.db.models import Q
-
-    from sponsors.decision import Inventory, SlotEntry, TierPool, misfit_reason
-    from sponsors.models import Creative, Slot
-
     at = at or timezone.now()
     slots = Slot.objects.all()
     if slot_keys is not None:

@@ -41,15 +41,26 @@ PUBLIC_STATES = (Article.Status.SCHEDULED, Article.Status.PUBLISHED)
 
 
 def live_sponsorships_prefetch(lookup: str, *, at: datetime | None = None) -> Prefetch:
-    """Prefetch the live sponsorships of ``lookup`` into ``live_sponsorships`` (newest first).
-
-    Used by ``Article.objects.for_listing()`` for articles (``"sponsorships"``) and their
-    topics (``"topic__sponsorships"`` on article-topic links): two queries for any page size.
-    """
+    """Prefetch the live sponsorships of ``lookup`` into ``live_sponsorships`` (newest first)."""
     return Prefetch(
         lookup,
         queryset=Sponsorship.objects.live(at).for_display().newest_first(),
         to_attr="live_sponsorships",
+    )
+
+
+def with_sponsor_block(
+    articles: QuerySet[Article], *, at: datetime | None = None
+) -> QuerySet[Article]:
+    """``articles`` with what their sponsor block is chosen from: two queries for any page.
+
+    The live sponsorships of each article and of each of its topics. Apply it after
+    ``for_listing()`` or ``for_detail()``: it walks the ordered topic links those load.
+    """
+    at = at or timezone.now()
+    return articles.prefetch_related(
+        live_sponsorships_prefetch("sponsorships", at=at),
+        live_sponsorships_prefetch("article_topics__topic__sponsorships", at=at),
     )
 
 
@@ -162,6 +173,25 @@ def partner_articles_without_sponsorship(
     """The partner articles of ``articles`` that have no own sponsorship live at ``at``."""
     own = Sponsorship.objects.live(at).filter(article=OuterRef("pk"))
     return articles.filter(kind=Article.Kind.PARTNER).exclude(Exists(own))
+
+
+def partner_publication_check(articles: QuerySet[Article], at: datetime) -> ValidationError | None:
+    """The error that stops ``articles`` going live at ``at``, or None.
+
+    Registered with ``cms.services`` (``SponsorsConfig.ready()``): "Publish now" refuses
+    the whole selection if any partner article in it has no live sponsorship of its own.
+    """
+    blocked = partner_articles_without_sponsorship(articles=articles, at=at)
+    headlines = list(blocked.values_list("headline", flat=True)[:5])
+    if not headlines:
+        return None
+    return ValidationError(
+        "Nothing was published: partner content cannot be published without a live "
+        "sponsorship (%(headlines)s). Add a sponsorship of each article (sponsor and "
+        "disclosure label), then publish.",
+        code="partner_needs_sponsorship",
+        params={"headlines": ", ".join(f"“{h}”" for h in headlines)},
+    )
 
 
 # ---------------------------------------------------------------------------------------------

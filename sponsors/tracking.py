@@ -40,6 +40,8 @@ from sponsors.counters import (
     get_counters,
 )
 from sponsors.decision import Placement
+from sponsors.inventory_cache import get_inventory
+from sponsors.models import Creative
 
 SALTS = {IMPRESSION: "sponsors.ads.impression", CLICK: "sponsors.ads.click"}
 
@@ -289,9 +291,6 @@ def record_click(data: TokenData, *, user_agent: str | None, now: datetime) -> s
 
 def click_destination(creative_id: int, *, version: str | None = None) -> str | None:
     """The creative's stored click-through URL (from the snapshot; the database if absent)."""
-    from sponsors.inventory_cache import get_inventory
-    from sponsors.models import Creative
-
     entry = get_inventory(version).creatives.get(creative_id)
     if entry is not None:
         url = entry.click_url

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from cms.images import rendition_urls
 from cms.models import Article, ArticleBlock, Author, Topic
+from sponsors.sponsorships import display_sponsorship
 
 
 class RenditionSerializer(serializers.Serializer):
@@ -171,8 +172,6 @@ class ArticleListSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(SponsorshipSerializer(allow_null=True))
     def get_sponsorship(self, article: Article) -> dict | None:
-        from sponsors.sponsorships import display_sponsorship
-
         sponsorship = display_sponsorship(article)
         if sponsorship is None:
             return None

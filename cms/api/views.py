@@ -18,6 +18,7 @@ from cms.api.serializers import (
     TopicSerializer,
 )
 from cms.models import Article, Author, Topic
+from sponsors.sponsorships import with_sponsor_block
 
 MORE_FROM_COUNT = 4
 PUBLIC_MAX_AGE = 60
@@ -52,8 +53,8 @@ class ArticleViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         articles = Article.objects.live().newest_first()
         if self.action == "retrieve":
-            return articles.for_detail()
-        return articles.for_listing().distinct()
+            return with_sponsor_block(articles.for_detail())
+        return with_sponsor_block(articles.for_listing().distinct())
 
     def get_serializer_class(self):
         return ArticleDetailSerializer if self.action == "retrieve" else ArticleListSerializer
@@ -64,13 +65,13 @@ class ArticleViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
         more = None
         if links:
             topic = links[0].topic
-            others = (
+            others = with_sponsor_block(
                 Article.objects.live()
                 .tagged(topic.slug)
                 .exclude(pk=article.pk)
                 .newest_first()
-                .for_listing()[:MORE_FROM_COUNT]
-            )
+                .for_listing()
+            )[:MORE_FROM_COUNT]
             more = (topic, list(others))
         serializer = ArticleDetailSerializer(
             article, context={**self.get_serializer_context(), "more_from": more}
@@ -82,7 +83,7 @@ class TopicArticlesMixin:
     """The live articles of one topic or author, paginated like the article list."""
 
     def _articles_response(self, articles):
-        articles = articles.live().newest_first().for_listing()
+        articles = with_sponsor_block(articles.live().newest_first().for_listing())
         page = self.paginate_queryset(articles)
         data = ArticleListSerializer(page, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)

@@ -17,7 +17,7 @@ from cms.api.serializers import ArticleListSerializer, SponsorSummarySerializer,
 from cms.api.views import PublicCacheMixin
 from cms.models import Article, Topic
 from sponsors.models import Sponsor, Sponsorship
-from sponsors.sponsorships import sponsor_articles
+from sponsors.sponsorships import sponsor_articles, with_sponsor_block
 
 SPONSOR_ARTICLES_COUNT = 4
 
@@ -70,7 +70,7 @@ class SponsorViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         sponsor = self.get_object()
-        articles = sponsor_articles(sponsor).newest_first().for_listing()
+        articles = with_sponsor_block(sponsor_articles(sponsor).newest_first().for_listing())
         context = {
             **self.get_serializer_context(),
             "sponsor_articles": list(articles[:SPONSOR_ARTICLES_COUNT]),
@@ -80,7 +80,9 @@ class SponsorViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], filterset_class=None)
     def articles(self, request, slug=None):
         sponsor = get_object_or_404(self.get_queryset(), slug=slug)
-        page = self.paginate_queryset(sponsor_articles(sponsor).newest_first().for_listing())
+        page = self.paginate_queryset(
+            with_sponsor_block(sponsor_articles(sponsor).newest_first().for_listing())
+        )
         data = ArticleListSerializer(page, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
 
@@ -126,4 +128,5 @@ class InsightViewSet(PublicCacheMixin, mixins.ListModelMixin, viewsets.GenericVi
     filterset_class = InsightFilter
 
     def get_queryset(self):
-        return Article.objects.live().filter(kind=Article.Kind.PARTNER).newest_first().for_listing()
+        articles = Article.objects.live().filter(kind=Article.Kind.PARTNER).newest_first()
+        return with_sponsor_block(articles.for_listing())

@@ -9,7 +9,6 @@ stored, so rolling and closing need no job.
 from __future__ import annotations
 
 import zoneinfo
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,11 +17,20 @@ from django.db import models
 from django.utils import timezone
 
 from cms.models import unique_slug
-
-if TYPE_CHECKING:
-    from sponsors.countdowns import CountdownSnapshot
+from sponsors import versions
 
 EXTENDED_PREFIX = "Extended"
+
+
+def countdown_changed(*slugs: str | None) -> None:
+    """Serve a change of these countdowns (or their phases) on the next request.
+
+    Replaces their cached snapshots' version tokens, and the ad inventory's: promo strips
+    embed their countdown in the ad snapshot.
+    """
+    versions.bump(versions.INVENTORY)
+    names = [versions.countdown(slug) for slug in dict.fromkeys(slugs) if slug]
+    versions.bump(*names, timeout=versions.COUNTDOWN_TIMEOUT)
 
 
 def validate_time_zone(value: str) -> None:
@@ -102,8 +110,6 @@ class Countdown(models.Model):
             raise ValidationError({"closed_link_url": message})
 
     def save(self, *args, **kwargs) -> None:
-        from sponsors.countdowns import countdown_changed
-
         previous_slug = None
         if self.pk:
             previous_slug = (
@@ -112,21 +118,13 @@ class Countdown(models.Model):
         if not self.slug:
             self.slug = unique_slug(Countdown, self.title, instance_pk=self.pk)
         super().save(*args, **kwargs)
-        countdown_changed(slugs=[self.slug, previous_slug])
+        countdown_changed(self.slug, previous_slug)
 
     def delete(self, *args, **kwargs):
-        from sponsors.countdowns import countdown_changed
-
         slug = self.slug
         result = super().delete(*args, **kwargs)
-        countdown_changed(slugs=[slug])
+        countdown_changed(slug)
         return result
-
-    def snapshot(self) -> CountdownSnapshot:
-        """Plain, picklable data for ``countdown_state`` (uses prefetched phases if present)."""
-        from sponsors.countdowns import countdown_snapshot
-
-        return countdown_snapshot(self)
 
 
 class DeadlinePhase(models.Model):
@@ -173,22 +171,22 @@ class DeadlinePhase(models.Model):
         return self.extended_label or extended_label_for(self.label)
 
     def save(self, *args, **kwargs) -> None:
-        from sponsors.countdowns import countdown_changed
-
         # Deadlines are kept to the whole second: clients compare them to the second.
         self.deadline = self.deadline.replace(microsecond=0)
         if self.original_deadline is None:
             self.original_deadline = self.deadline
         super().save(*args, **kwargs)
-        countdown_changed(countdown_ids=[self.countdown_id])
+        countdown_changed(self._countdown_slug())
 
     def delete(self, *args, **kwargs):
-        from sponsors.countdowns import countdown_changed
-
-        countdown_id = self.countdown_id
+        slug = self._countdown_slug()
         result = super().delete(*args, **kwargs)
-        countdown_changed(countdown_ids=[countdown_id])
+        countdown_changed(slug)
         return result
+
+    def _countdown_slug(self) -> str | None:
+        # Read afresh: the countdown object this phase holds may carry an unsaved slug.
+        return Countdown.objects.filter(pk=self.countdown_id).values_list("slug", flat=True).first()
 
 
 class ImmutableRowError(Exception):

@@ -4,7 +4,7 @@ Plus the delivery counters (impressions and clicks per creative per slot per day
 tracking keeps exact, and the two small tables that make tracking idempotent.
 
 Every save or delete of a slot, campaign or creative bumps the inventory version
-(``sponsors.inventory_cache``) so the ad decision serves the change on the next request.
+(``sponsors.versions``) so the ad decision serves the change on the next request.
 The bump is explicit in ``save()``/``delete()`` and in the services that use bulk
 ``update()``, not in signals: whoever reads the model sees where invalidation happens.
 """
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from cms.images import SafeImageField, refresh_renditions
 from cms.models import Topic
-from sponsors.inventory_cache import bump_inventory_version
+from sponsors import versions
 from sponsors.models.profiles import Sponsor
 from sponsors.querysets import CampaignQuerySet, CreativeQuerySet, SlotQuerySet
 
@@ -46,14 +46,14 @@ class InventoryModel(models.Model):
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)
         self.after_save()
-        bump_inventory_version()
+        versions.bump(versions.INVENTORY)
 
     def after_save(self) -> None:
         """Work that must be done before the new version is announced (e.g. renditions)."""
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)
-        bump_inventory_version()
+        versions.bump(versions.INVENTORY)
         return result
 
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
-from sponsors import counters
+from sponsors import counters, versions
 from sponsors.counters import RedisCounters, uses_redis
 from sponsors.models import Campaign, Creative, DeliveryCounter, Slot
 from tests.cms.factories import TopicFactory
@@ -436,6 +436,7 @@ def test_a_change_redis_cannot_announce_is_a_503_and_is_not_saved(staff, monkeyp
     dead = RedisCounters()
     dead.client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
     monkeypatch.setattr(counters, "_redis_store", lambda: dead)
+    monkeypatch.setattr(versions, "_redis_client", lambda: dead.client)
     for response in (
         staff.patch(f"{BASE}creatives/{creative.pk}/", {"name": "After"}),
         staff.post(f"{BASE}creatives/{creative.pk}/pause/"),

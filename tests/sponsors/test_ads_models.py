@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sponsors.inventory_cache import read_version
+from sponsors import versions
 from sponsors.models import Campaign, Creative, Slot, State
 from tests.sponsors.factories_ads import (
     CampaignFactory,
@@ -149,12 +149,12 @@ def test_slot_needs_both_dimensions_or_none():
 def test_every_save_and_delete_bumps_the_inventory_version(model):
     objects = {"slot": SlotFactory, "campaign": CampaignFactory, "creative": CreativeFactory}
     obj = objects[model]()
-    before = read_version()
+    before = versions.read(versions.INVENTORY)
     obj.save()
-    after_save = read_version()
+    after_save = versions.read(versions.INVENTORY)
     assert after_save != before
     obj.delete()
-    assert read_version() != after_save
+    assert versions.read(versions.INVENTORY) != after_save
 
 
 def test_image_dimensions_are_recorded_and_renditions_made():

@@ -10,7 +10,7 @@ import time_machine
 from django.core import signing
 from django.db.models import Sum
 
-from sponsors import counters
+from sponsors import counters, versions
 from sponsors.counters import RedisCounters, click_max_age, get_counters, uses_redis
 from sponsors.models import Creative, DeliveryCounter
 from sponsors.tracking import SALTS, is_bot
@@ -300,6 +300,7 @@ def test_when_redis_does_not_answer_the_hot_path_answers_503_in_the_error_format
     dead = RedisCounters()
     dead.client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
     monkeypatch.setattr(counters, "_redis_store", lambda: dead)
+    monkeypatch.setattr(versions, "_redis_client", lambda: dead.client)
     for path in ("/api/v1/ads/?slots=sidebar&viewer=v1", beacon, click):
         response = api_client.get(path, HTTP_USER_AGENT=BROWSER)
         assert response.status_code == 503

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 
+from sponsors import versions
 from sponsors.api.countdowns import CountdownSerializer, countdown_payload
 from sponsors.countdowns import (
     countdown_extend,
@@ -284,29 +285,27 @@ def test_unknown_slugs_leave_nothing_in_the_cache(api_client):
     cache.clear()
     for n in range(5):
         assert api_client.get(f"/api/v1/countdowns/made-up-{n}/").status_code == 404
-    assert all(cache.get(f"countdown:version:made-up-{n}") is None for n in range(5))
+    assert all(versions.read(versions.countdown(f"made-up-{n}")) is None for n in range(5))
 
 
-def test_a_reader_that_raced_an_extension_does_not_cache_old_data(api_client, awards):
+def test_a_reader_that_raced_an_extension_does_not_cache_old_data(api_client, awards, monkeypatch):
     """A reader that found no token, read the database, then saw a writer's token appear."""
     cache.clear()
-    original_add = cache.add
+    original = versions.create_if_missing
 
-    def add_after_a_writer(key, value, timeout=None):
-        # The writer commits and replaces the token between our read and our add.
+    def create_after_a_writer(name, *, timeout=None):
+        # The writer commits and replaces the token between our read and our create.
         countdown_extend(
             phase=awards.phases.get(label="Deadline"),
             new_deadline=dt.datetime(2025, 12, 5, 23, 59, 59, tzinfo=UTC),
             reason="More time",
             now=NOW,
         )
-        return original_add(key, value, timeout)
+        return original(name, timeout=timeout)
 
-    cache.add = add_after_a_writer
-    try:
-        stale = countdown_snapshot_for_slug("lantern-awards")
-    finally:
-        del cache.add
+    monkeypatch.setattr(versions, "create_if_missing", create_after_a_writer)
+    stale = countdown_snapshot_for_slug("lantern-awards")
+    monkeypatch.undo()
     assert stale.phases[1].deadline == DEADLINE  # what it read before the extension
     # ... but it did not cache that: the next request sees the extension.
     assert get(api_client).json()["deadline"] == "2025-12-05T23:59:59+00:00"

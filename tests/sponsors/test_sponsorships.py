@@ -12,7 +12,11 @@ from django.utils import timezone
 from cms import services
 from cms.models import Article
 from sponsors.models import DisclosureLabel, Sponsorship
-from sponsors.sponsorships import display_sponsorship, require_partner_sponsorship
+from sponsors.sponsorships import (
+    display_sponsorship,
+    require_partner_sponsorship,
+    with_sponsor_block,
+)
 from tests.cms.factories import ArticleFactory, TopicFactory
 from tests.sponsors.factories import (
     SponsorFactory,
@@ -29,7 +33,9 @@ HOUR = dt.timedelta(hours=1)
 
 
 def shown(article):
-    sponsorship = display_sponsorship(Article.objects.for_listing().get(pk=article.pk))
+    sponsorship = display_sponsorship(
+        with_sponsor_block(Article.objects.for_listing()).get(pk=article.pk)
+    )
     return (sponsorship.label.text, sponsorship.sponsor.name) if sponsorship else None
 
 
