@@ -51,6 +51,16 @@ HOUR = "hour"
 DAY = "day"
 PERIOD_SECONDS = {HOUR: 3600, DAY: 86400}
 
+# Creative kinds (the models' choices take their values and labels from here).
+IMAGE = "image"
+TEXT = "text"
+KIND_LABELS = {IMAGE: "Image banner", TEXT: "Text promo strip"}
+
+# Where a campaign stands by its dates (the models add "paused" for a switched-off one).
+SCHEDULED = "scheduled"
+LIVE = "live"
+ENDED = "ended"
+
 
 # ---------------------------------------------------------------------------------------------
 # The inventory snapshot: plain, picklable data built from the database by inventory_cache.
@@ -248,10 +258,26 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def date_state(starts: float, ends: float | None, now: float) -> str:
+    """``SCHEDULED``, ``LIVE`` or ``ENDED``: live from the start (inclusive) to the end
+    (exclusive); no end means open-ended. POSIX seconds.
+
+    The one home of the rule in Python (``Campaign.state`` asks it); the querysets'
+    ``campaign_*_q`` say the same in SQL, and ``_Page.static_ok`` keeps a fast inline copy,
+    both held equal to this on every boundary by ``tests/sponsors/test_campaign_dates.py``.
+    """
+    if starts > now:
+        return SCHEDULED
+    if ends is not None and ends <= now:
+        return ENDED
+    return LIVE
+
+
 def schedule_reason(entry: CreativeEntry, now_ts: float) -> str | None:
-    if entry.starts > now_ts:
+    state = date_state(entry.starts, entry.ends, now_ts)
+    if state == SCHEDULED:
         return f"scheduled: the campaign starts {_when(entry.starts)}"
-    if entry.ends is not None and entry.ends <= now_ts:
+    if state == ENDED and entry.ends is not None:
         return f"ended {_when(entry.ends)}"
     if entry.closes is not None and entry.closes <= now_ts:
         return f"its countdown closed {_when(entry.closes)}"
@@ -298,19 +324,43 @@ def cap_reason(entry: CreativeEntry, seen: int) -> str | None:
     return None
 
 
-def misfit_reason(slot: SlotEntry, entry: CreativeEntry) -> str | None:
-    """Kind and size: decided when the snapshot is built, repeated here for previews."""
-    if entry.kind not in slot.kinds:
-        return f"{slot.key} does not accept this kind ({entry.kind})"
-    if entry.kind == "image" and slot.width is not None:
-        if entry.width is None or entry.height is None:
-            return "the image has no known size"
-        if entry.width > slot.width or entry.height > (slot.height or 0):
-            return (
-                f"{entry.width} x {entry.height} px image does not fit "
-                f"{slot.key} ({slot.width} x {slot.height} px)"
-            )
+def fit_reason(
+    *,
+    slot_key: str,
+    kinds: Iterable[str],
+    slot_width: int | None,
+    slot_height: int | None,
+    kind: str,
+    width: int | None,
+    height: int | None,
+) -> str | None:
+    """Why a creative of ``kind`` and size cannot show in a slot, or None when it fits.
+
+    The one home of the rule: the model's validation (``Slot.misfit_reason``), the snapshot
+    build and the preview all ask it. A slot without a width is flexible (any image size).
+    """
+    if kind not in kinds:
+        return f"{slot_key} does not accept {KIND_LABELS.get(kind, kind).lower()}s"
+    if kind == IMAGE and slot_width is not None:
+        size = f"{slot_width} x {slot_height}"
+        if width is None or height is None:
+            return f"{slot_key} needs an image of at most {size} px"
+        if width > slot_width or height > (slot_height or 0):
+            return f"{width} x {height} px image does not fit {slot_key} ({size} px)"
     return None
+
+
+def misfit_reason(slot: SlotEntry, entry: CreativeEntry) -> str | None:
+    """Kind and size: decided when the snapshot is built, asked again for previews."""
+    return fit_reason(
+        slot_key=slot.key,
+        kinds=slot.kinds,
+        slot_width=slot.width,
+        slot_height=slot.height,
+        kind=entry.kind,
+        width=entry.width,
+        height=entry.height,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,8 +382,8 @@ class _Page:
     def static_ok(self, entry: CreativeEntry) -> bool:
         """Dates and targeting: what needs no counter.
 
-        The same rules as ``schedule_reason`` and ``targeting_reason`` (which word them for
-        the preview), written without building messages: this runs for every draw.
+        The same rules as ``date_state``, ``schedule_reason`` and ``targeting_reason`` (which
+        word them for the preview), inline and without messages: this runs for every draw.
         """
         now = self.now_ts
         if entry.starts > now or (entry.ends is not None and entry.ends <= now):

@@ -3,7 +3,9 @@
 
 The four states are exclusive: a paused campaign (or creative) is "paused" whatever its
 dates; an active one is scheduled, live or ended by the clock. Nothing needs a job to move a
-campaign from scheduled to live to ended: the query decides by ``at`` (default: now).
+campaign from scheduled to live to ended: the query decides by ``at`` (default: now). The
+``campaign_*_q`` conditions are the SQL form of ``sponsors.decision.date_state``; a test holds
+them equal on every boundary.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ def campaign_ended_q(at: datetime | None = None, prefix: str = "") -> Q:
     return Q(**{f"{prefix}is_active": True, f"{prefix}ends_at__lte": _now(at)})
 
 
+def campaign_not_ended_q(at: datetime | None = None, prefix: str = "") -> Q:
+    """Active and not ended: live now or still to come (what the decision may serve)."""
+    return Q(**{f"{prefix}is_active": True}) & (
+        Q(**{f"{prefix}ends_at__isnull": True}) | Q(**{f"{prefix}ends_at__gt": _now(at)})
+    )
+
+
 class SlotQuerySet(models.QuerySet):
     def for_key(self, key: str):
         """The slot front ends call ``key`` (raises DoesNotExist)."""
@@ -61,8 +70,7 @@ class CampaignQuerySet(models.QuerySet):
 
     def not_ended(self, at: datetime | None = None) -> CampaignQuerySet:
         """Active campaigns that are live or still to come: what the decision may serve."""
-        at = _now(at)
-        return self.filter(Q(is_active=True) & (Q(ends_at__isnull=True) | Q(ends_at__gt=at)))
+        return self.filter(campaign_not_ended_q(at))
 
     def for_listing(self) -> CampaignQuerySet:
         return self.select_related("sponsor")
@@ -90,11 +98,7 @@ class CreativeQuerySet(models.QuerySet):
         The decision snapshot holds these, so a scheduled creative goes live by the clock
         without any rebuild.
         """
-        at = _now(at)
-        return self.filter(
-            Q(is_active=True, campaign__is_active=True)
-            & (Q(campaign__ends_at__isnull=True) | Q(campaign__ends_at__gt=at))
-        )
+        return self.filter(Q(is_active=True) & campaign_not_ended_q(at, "campaign__"))
 
     def in_slot(self, slot) -> CreativeQuerySet:
         return self.filter(slots=slot)

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from cms.images import SafeImageField, refresh_renditions
 from cms.models import Topic
-from sponsors import versions
+from sponsors import decision, versions
 from sponsors.models.profiles import Sponsor
 from sponsors.querysets import CampaignQuerySet, CreativeQuerySet, SlotQuerySet
 
@@ -31,9 +31,9 @@ http_url_validator = URLValidator(schemes=["http", "https"])
 class State(models.TextChoices):
     """What ad-ops staff see in lists: one word for where a campaign or creative stands."""
 
-    LIVE = "live", "Live"
-    SCHEDULED = "scheduled", "Scheduled"
-    ENDED = "ended", "Ended"
+    LIVE = decision.LIVE, "Live"
+    SCHEDULED = decision.SCHEDULED, "Scheduled"
+    ENDED = decision.ENDED, "Ended"
     PAUSED = "paused", "Paused"
 
 
@@ -128,15 +128,15 @@ class Slot(InventoryModel):
 
     def misfit_reason(self, kind: str, width: int | None, height: int | None) -> str | None:
         """Why a creative of this kind and size cannot show here, or None when it fits."""
-        if kind not in self.accepted_kinds:
-            label = Creative.Kind(kind).label.lower()
-            return f"{self.key} does not accept {label}s"
-        if kind == Creative.Kind.IMAGE and not self.is_flexible:
-            if width is None or height is None:
-                return f"{self.key} needs an image of at most {self.size_label} px"
-            if width > self.width or height > self.height:
-                return f"{width} x {height} px image does not fit {self.key} ({self.size_label} px)"
-        return None
+        return decision.fit_reason(
+            slot_key=self.key,
+            kinds=self.accepted_kinds,
+            slot_width=self.width,
+            slot_height=self.height,
+            kind=kind,
+            width=width,
+            height=height,
+        )
 
     def clean(self) -> None:
         if (self.width is None) != (self.height is None):
@@ -255,14 +255,12 @@ class Campaign(InventoryModel):
             raise ValidationError(errors, code="campaign_invalid")
 
     def state(self, at: datetime | None = None) -> State:
-        at = at or timezone.now()
+        """Paused, or where its dates put it at ``at`` (``decision.date_state``)."""
         if not self.is_active:
             return State.PAUSED
-        if self.starts_at > at:
-            return State.SCHEDULED
-        if self.ends_at is not None and self.ends_at <= at:
-            return State.ENDED
-        return State.LIVE
+        ends = self.ends_at.timestamp() if self.ends_at is not None else None
+        now = (at or timezone.now()).timestamp()
+        return State(decision.date_state(self.starts_at.timestamp(), ends, now))
 
 
 class Creative(InventoryModel):
@@ -273,8 +271,8 @@ class Creative(InventoryModel):
     """
 
     class Kind(models.TextChoices):
-        IMAGE = "image", "Image banner"
-        TEXT = "text", "Text promo strip"
+        IMAGE = decision.IMAGE, decision.KIND_LABELS[decision.IMAGE]
+        TEXT = decision.TEXT, decision.KIND_LABELS[decision.TEXT]
 
     class WhenCountdownCloses(models.TextChoices):
         STOP = "stop", "Stop serving"

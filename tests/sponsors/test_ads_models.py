@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sponsors import versions
+from sponsors.decision import CreativeEntry, SlotEntry, misfit_reason
 from sponsors.models import Campaign, Creative, Slot, State
 from tests.sponsors.factories_ads import (
     CampaignFactory,
@@ -162,3 +163,56 @@ def test_image_dimensions_are_recorded_and_renditions_made():
     assert (creative.image_width, creative.image_height) == (300, 250)
     assert creative.image_renditions["original"]["width"] == 300
     assert timezone.now() == NOW
+
+
+@pytest.mark.parametrize(
+    ("slot", "kind", "size"),
+    [
+        ({"width": 300, "height": 250, "accepts_text": False}, "text", (None, None)),
+        ({"width": 300, "height": 250}, "image", (None, None)),
+        ({"width": 300, "height": 250}, "image", (301, 250)),
+        ({"width": 300, "height": 250}, "image", (300, 251)),
+        ({"width": 300, "height": 250}, "image", (300, 250)),
+        ({"width": None, "height": None}, "image", (4000, 100)),
+        ({"width": 300, "height": 250, "accepts_image": False}, "image", (10, 10)),
+    ],
+)
+def test_the_model_and_the_decision_give_the_same_slot_fit_reason(slot, kind, size):
+    """Validation (``Slot.misfit_reason``) and the preview (``decision.misfit_reason``) agree."""
+    model = Slot(key="box", name="Box", **{"accepts_image": True, "accepts_text": True, **slot})
+    shell = SlotEntry(
+        id=1,
+        key="box",
+        name="Box",
+        width=model.width,
+        height=model.height,
+        kinds=frozenset(model.accepted_kinds),
+        is_active=True,
+        house=None,
+        pools=(),
+    )
+    entry = CreativeEntry(
+        **{
+            "id": 1,
+            "name": "c",
+            "campaign_id": 1,
+            "campaign_name": "c",
+            "tier": 20,
+            "tier_label": "Standard",
+            "weight": 1,
+            "kind": kind,
+            "width": size[0],
+            "height": size[1],
+            "starts": 0.0,
+            "ends": None,
+            "include": frozenset(),
+            "exclude": frozenset(),
+            "goal": None,
+            "even_pacing": False,
+            "cap": None,
+            "cap_period": "day",
+            "click_url": "https://example.com/",
+            "payload": {},
+        }
+    )
+    assert model.misfit_reason(kind, *size) == misfit_reason(shell, entry)
