@@ -135,9 +135,11 @@ def setup_django() -> None:
 
 def measure_scaling(sizes=(10, 100, 1_000, 10_000), iterations=3000) -> list[dict]:
     """Median in-process time of one decision for a slot with N live creatives."""
+    # Project modules load only after setup_django() has chosen the database: imported here.
     from django.utils import timezone
 
     from bench.inventory import TOPICS, add_creatives, page_contexts
+    from cms.models import Topic
     from sponsors.counters import get_counters
     from sponsors.decision import PageContext, decide
     from sponsors.inventory_cache import build_inventory
@@ -149,7 +151,6 @@ def measure_scaling(sizes=(10, 100, 1_000, 10_000), iterations=3000) -> list[dic
     )
     campaigns = list(Campaign.objects.exclude(name="Bench house").order_by("pk"))
     templates = {(300, 250): Creative.objects.get(name="Template 300x250")}
-    from cms.models import Topic
 
     topics = list(Topic.objects.filter(slug__in=TOPICS))
     contexts = page_contexts(rng, 256)
@@ -198,6 +199,7 @@ def measure_scaling(sizes=(10, 100, 1_000, 10_000), iterations=3000) -> list[dic
 
 def make_tokens(pages: int) -> tuple[list[str], list[str], list[str]]:
     """Serve ``pages`` real page decisions; return decision, beacon and click paths."""
+    # Project modules load only after setup_django() has chosen the database: imported here.
     from urllib.parse import urlparse
 
     from django.utils import timezone
@@ -240,6 +242,7 @@ def make_tokens(pages: int) -> tuple[list[str], list[str], list[str]]:
 
 
 def database_counts() -> dict[str, int]:
+    # Project modules load only after setup_django() has chosen the database: imported here.
     from django.db.models import Sum
 
     from sponsors.models import DeliveryCounter, TrackingReceipt
@@ -478,7 +481,7 @@ def main() -> int:
     wrk = ensure_wrk(not args.no_install)
     log(f"load generator: {wrk or 'python (wrk not available)'}")
     setup_django()
-
+    # Project modules load only after setup_django() has chosen the database: imported here.
     from django.core.cache import cache
 
     from bench.inventory import reset_and_load

@@ -7,7 +7,7 @@ class SponsorsConfig(AppConfig):
     verbose_name = "Sponsors and ads"
 
     def ready(self) -> None:
-        # Imported here, not at the top: models may be imported only once apps are loaded.
+        # Imported here, not at the top: models can be imported only once apps are loaded.
         from cms import services as cms_services
         from cms.models import Topic
         from sponsors import receivers, sponsorships
