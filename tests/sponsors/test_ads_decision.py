@@ -459,3 +459,18 @@ def test_changing_a_topic_slug_is_served_on_the_next_request(api_client):
     topic.save()
     response = api_client.get("/api/v1/ads/?slots=side&topics=video-games").json()
     assert response["slots"]["side"] is not None
+
+
+@pytest.mark.django_db
+def test_deleting_an_excluded_topic_is_served_on_the_next_request(api_client):
+    from tests.cms.factories import TopicFactory
+    from tests.sponsors.factories_ads import CreativeFactory, SlotFactory
+
+    banned, kept = TopicFactory(name="Crypto", slug="crypto"), TopicFactory(slug="ai")
+    CreativeFactory(slots=[SlotFactory(key="side")], include=[kept], exclude=[banned])
+    assert (
+        api_client.get("/api/v1/ads/?slots=side&topics=ai,crypto").json()["slots"]["side"] is None
+    )
+    banned.delete()  # the sponsors app's receiver of topic deletes bumps the inventory
+    response = api_client.get("/api/v1/ads/?slots=side&topics=ai,crypto").json()
+    assert response["slots"]["side"] is not None
