@@ -11,6 +11,7 @@ from rest_framework.authtoken.models import Token
 
 from sponsors import counters
 from sponsors.counters import RedisCounters, uses_redis
+from sponsors.inventory_cache import read_version
 from sponsors.models import Campaign, Creative, DeliveryCounter, Slot
 from tests.cms.factories import TopicFactory
 from tests.conftest import media_files
@@ -320,6 +321,39 @@ def test_pause_and_resume_a_creative(staff):
     assert staff.post(f"{BASE}creatives/{creative.pk}/pause/").json()["state"] == "paused"
     assert staff.post(f"{BASE}creatives/{creative.pk}/resume/").json()["state"] == "live"
     assert staff.post(f"{BASE}creatives/{creative.pk + 99}/pause/").status_code == 404
+
+
+@pytest.mark.parametrize("model", ["campaign", "creative"])
+def test_admin_actions_and_api_pause_and_resume_alike_and_serve_it_at_once(
+    staff, admin_client, model
+):
+    creative = CreativeFactory(slots=[SlotFactory(key="strip")])
+    obj = creative.campaign if model == "campaign" else creative
+    api, admin_list = f"{BASE}{model}s/{obj.pk}/", f"/admin/sponsors/{model}/"
+
+    def served() -> bool:
+        return staff.get("/api/v1/ads/?slots=strip").json()["slots"]["strip"] is not None
+
+    def admin_action(action: str) -> str:
+        data = {"action": action, "_selected_action": [obj.pk]}
+        return admin_client.post(admin_list, data, follow=True).content.decode()
+
+    actions = admin_client.get(admin_list).content.decode()
+    assert f"Pause selected {model}s" in actions and f"Resume selected {model}s" in actions
+    version = read_version()
+    assert staff.post(api + "pause/").json()["state"] == "paused"
+    assert (served(), read_version() != version) == (False, True)
+    version = read_version()
+    assert f"1 {model}(s) resumed." in admin_action("resume")
+    assert (served(), read_version() != version) == (True, True)
+    assert f"1 {model}(s) paused." in admin_action("pause")
+    assert not served()
+    version = read_version()
+    assert staff.post(api + "pause/").json()["state"] == "paused"  # already: nothing changes
+    assert f"0 {model}(s) paused." in admin_action("pause")
+    assert read_version() == version
+    assert staff.post(api + "resume/").json()["state"] == "live"
+    assert served()
 
 
 def test_nothing_with_delivery_history_can_be_deleted(staff):
