@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from cms.admin_mixins import ReadOnlyAdminMixin
 from cms.images import inspect_image
 from cms.models import Article, Topic
 from sponsors import ad_ops
@@ -477,7 +478,7 @@ class CreativeAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
 
 
 @admin.register(DeliveryCounter)
-class DeliveryCounterAdmin(admin.ModelAdmin):
+class DeliveryCounterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: counts are written by tracking and the flush command only."""
 
     list_display = [
@@ -498,12 +499,3 @@ class DeliveryCounterAdmin(admin.ModelAdmin):
     @admin.display(description="campaign", ordering="creative__campaign__name")
     def campaign(self, counter: DeliveryCounter) -> str:
         return counter.creative.campaign.name
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
