@@ -383,7 +383,7 @@ class SlotViewSet(StaffViewSet):
 
 
 class ActiveSwitchMixin:
-    """``POST …/{id}/pause/`` and ``…/resume/``: the service the admin's actions use."""
+    """``POST …/{id}/pause/`` and ``…/resume/`` through the ad-ops services."""
 
     def _switch(self, request, active: bool):
         obj = self.get_object()
