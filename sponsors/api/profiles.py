@@ -11,9 +11,10 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
 from cms.api.errors import ERROR_400, ERROR_404
+from cms.api.filters import topic_filter
 from cms.api.serializers import ArticleListSerializer, SponsorSummarySerializer, absolute
 from cms.api.views import ArticleGroupViewSet, PublicCacheMixin, article_group_schema
-from cms.models import Article, Topic
+from cms.models import Article
 from cms.querysets import ArticleQuerySet
 from sponsors.models import Sponsor, Sponsorship
 from sponsors.sponsorships import sponsor_articles
@@ -86,12 +87,7 @@ class InsightFilter(django_filters.FilterSet):
         method="filter_sponsor",
         help_text="Sponsor slug: content carrying this sponsor's live sponsorship.",
     )
-    topic = django_filters.ModelChoiceFilter(
-        field_name="topics",
-        to_field_name="slug",
-        queryset=Topic.objects.all(),
-        help_text="Topic slug.",
-    )
+    topic = topic_filter()
 
     class Meta:
         model = Article
