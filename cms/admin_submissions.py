@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -110,22 +111,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             },
         ),
     ]
-    readonly_fields = [
-        "status",
-        "sponsor",
-        "submitted_by",
-        "created_at",
-        "rejection_reason_html",
-        "decided_by",
-        "decided_at",
-        "article_link",
-        "headline_html",
-        "standfirst_html",
-        "topic_names",
-        "hero_preview",
-        "body_preview",
-        "word_count",
-    ]
+    readonly_fields = flatten_fieldsets(fieldsets)  # every field shown is read-only
 
     def get_queryset(self, request):
         return moderation_queue().prefetch_related("submission_topics__topic")

@@ -42,9 +42,35 @@ def unique_slug(model: type[models.Model], text: str, *, instance_pk=None, max_l
     return slug
 
 
-class Author(models.Model):
+class AutoSlugMixin(models.Model):
+    """Fills an empty ``slug`` on save with a unique slug made from the ``slug_source`` field.
+
+    A slug once set is kept, so an address stays the same when the name changes. The model
+    declares its own ``slug`` field, whose ``max_length`` bounds the slug made. Abstract and
+    without fields: a model using it keeps its table as it is.
+    """
+
+    slug_source: str  # the field the slug is made from, e.g. "name"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            field = self._meta.get_field("slug")
+            self.slug = unique_slug(
+                field.model,
+                getattr(self, self.slug_source),
+                instance_pk=self.pk,
+                max_length=field.max_length,
+            )
+        super().save(*args, **kwargs)
+
+
+class Author(AutoSlugMixin, models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=80, unique=True, blank=True)
+    slug_source = "name"
     role = models.CharField(max_length=80, blank=True, help_text='For example "Reporter".')
     region = models.CharField(max_length=80, blank=True, help_text='For example "Asia Pacific".')
     photo = SafeImageField(upload_to="authors/", blank=True)
@@ -62,15 +88,14 @@ class Author(models.Model):
         return ", ".join(part for part in (self.name, self.role, self.region) if part)
 
     def save(self, *args, **kwargs) -> None:
-        if not self.slug:
-            self.slug = unique_slug(Author, self.name, instance_pk=self.pk)
         super().save(*args, **kwargs)
         refresh_renditions(self, "photo", "photo_renditions")
 
 
-class Topic(models.Model):
+class Topic(AutoSlugMixin, models.Model):
     name = models.CharField(max_length=80, unique=True)
     slug = models.SlugField(max_length=80, unique=True, blank=True)
+    slug_source = "name"
     description = models.TextField(blank=True)
 
     objects = TopicQuerySet.as_manager()
@@ -81,13 +106,8 @@ class Topic(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:
-        if not self.slug:
-            self.slug = unique_slug(Topic, self.name, instance_pk=self.pk)
-        super().save(*args, **kwargs)
 
-
-class Article(models.Model):
+class Article(AutoSlugMixin, models.Model):
     class Kind(models.TextChoices):
         NEWS = "news", "News"
         OPINION = "opinion", "Opinion"
@@ -106,6 +126,7 @@ class Article(models.Model):
         blank=True,
         help_text="Part of the article's address; keep it once the article is public.",
     )
+    slug_source = "headline"
     standfirst = models.TextField(blank=True, help_text="The short summary under the headline.")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NEWS)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -184,8 +205,6 @@ class Article(models.Model):
         Article.objects.filter(pk=self.pk).update(reading_minutes=self.reading_minutes)
 
     def save(self, *args, **kwargs) -> None:
-        if not self.slug:
-            self.slug = unique_slug(Article, self.headline, instance_pk=self.pk)
         if self.status == self.Status.PUBLISHED and not self.published_at:
             self.published_at = timezone.now()
         self.standfirst = clean_plain_text(self.standfirst)

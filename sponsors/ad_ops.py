@@ -20,22 +20,13 @@ from sponsors.models.inventory import slot_misfits
 
 
 @transaction.atomic
-def campaigns_set_active(*, campaigns: QuerySet[Campaign], active: bool) -> int:
-    """Pause (``active=False``) or resume campaigns; return how many changed."""
-    changed = campaigns.exclude(is_active=active).update(
-        is_active=active, updated_at=timezone.now()
-    )
-    if changed:
-        versions.bump(versions.INVENTORY)
-    return changed
+def inventory_set_active(*, rows: QuerySet[Campaign] | QuerySet[Creative], active: bool) -> int:
+    """Pause (``active=False``) or resume campaigns or creatives; return how many changed.
 
-
-@transaction.atomic
-def creatives_set_active(*, creatives: QuerySet[Creative], active: bool) -> int:
-    """Pause or resume creatives; return how many changed."""
-    changed = creatives.exclude(is_active=active).update(
-        is_active=active, updated_at=timezone.now()
-    )
+    The one pause/resume of the admin actions and the staff API. Rows already in that state
+    are left alone, and the version is bumped only if a row changed.
+    """
+    changed = rows.exclude(is_active=active).update(is_active=active, updated_at=timezone.now())
     if changed:
         versions.bump(versions.INVENTORY)
     return changed

@@ -1,18 +1,25 @@
 """Query-parameter filters of the article lists."""
 
+from __future__ import annotations
+
 import django_filters
 from django.db.models import Q
 
 from cms.models import Article, Author, Topic
 
 
-class ArticleFilter(django_filters.FilterSet):
-    topic = django_filters.ModelChoiceFilter(
+def topic_filter() -> django_filters.ModelChoiceFilter:
+    """``?topic=<slug>``: the articles with that topic, main or not (every article list)."""
+    return django_filters.ModelChoiceFilter(
         field_name="topics",
         to_field_name="slug",
         queryset=Topic.objects.all(),
         help_text="Topic slug.",
     )
+
+
+class ArticleFilter(django_filters.FilterSet):
+    topic = topic_filter()
     author = django_filters.ModelChoiceFilter(
         field_name="author",
         to_field_name="slug",

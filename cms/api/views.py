@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 
 from cms.api.errors import ERROR_400, ERROR_404
 from cms.api.filters import ArticleFilter
@@ -18,6 +19,7 @@ from cms.api.serializers import (
     TopicSerializer,
 )
 from cms.models import Article, Author, Topic
+from cms.querysets import ArticleQuerySet
 from sponsors.sponsorships import with_sponsor_block
 
 MORE_FROM_COUNT = 4
@@ -79,61 +81,81 @@ class ArticleViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
         return Response(serializer.data)
 
 
-class TopicArticlesMixin:
-    """The live articles of one topic or author, paginated like the article list."""
+def article_group_schema(
+    *,
+    serializer: type[Serializer],
+    detail_serializer: type[Serializer] | None = None,
+    list_summary: str,
+    detail_summary: str,
+    articles_summary: str,
+) -> dict:
+    """The OpenAPI operations of an ``ArticleGroupViewSet`` (list, detail, ``articles/``)."""
+    return {
+        "list": extend_schema(
+            summary=list_summary, responses={200: serializer, **ERROR_400, **ERROR_404}
+        ),
+        "retrieve": extend_schema(
+            summary=detail_summary, responses={200: detail_serializer or serializer, **ERROR_404}
+        ),
+        "articles": extend_schema(
+            summary=articles_summary,
+            responses={200: ArticleListSerializer(many=True), **ERROR_400, **ERROR_404},
+            filters=False,
+        ),
+    }
 
-    def _articles_response(self, articles):
-        articles = with_sponsor_block(articles.live().newest_first().for_listing())
+
+class ArticleGroupViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
+    """Things that group articles (topics, authors, sponsors): list, detail by slug, and
+    ``{slug}/articles/``, their live articles paginated like the article list."""
+
+    lookup_field = "slug"
+    filterset_class = None
+
+    def live_articles_of(self, obj) -> ArticleQuerySet:
+        """The live articles of ``obj``, in any order (``articles/`` sorts them)."""
+        raise NotImplementedError
+
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def articles(self, request, slug=None):
+        obj = get_object_or_404(self.get_queryset(), slug=slug)
+        articles = with_sponsor_block(self.live_articles_of(obj).newest_first().for_listing())
         page = self.paginate_queryset(articles)
         data = ArticleListSerializer(page, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="All topics", responses={200: TopicSerializer, **ERROR_400, **ERROR_404}
-    ),
-    retrieve=extend_schema(summary="One topic", responses={200: TopicSerializer, **ERROR_404}),
-    articles=extend_schema(
-        summary="Live articles of a topic (“More from … — View all”)",
-        responses={200: ArticleListSerializer(many=True), **ERROR_400, **ERROR_404},
-        filters=False,
-    ),
+    **article_group_schema(
+        serializer=TopicSerializer,
+        list_summary="All topics",
+        detail_summary="One topic",
+        articles_summary="Live articles of a topic (“More from … — View all”)",
+    )
 )
-class TopicViewSet(PublicCacheMixin, TopicArticlesMixin, viewsets.ReadOnlyModelViewSet):
+class TopicViewSet(ArticleGroupViewSet):
     """Topics (tags) shown above and below articles."""
 
     queryset = Topic.objects.order_by("name")
     serializer_class = TopicSerializer
-    lookup_field = "slug"
-    filterset_class = None
 
-    @action(detail=True, methods=["get"], filterset_class=None)
-    def articles(self, request, slug=None):
-        topic = get_object_or_404(Topic, slug=slug)
-        return self._articles_response(Article.objects.tagged(topic.slug))
+    def live_articles_of(self, obj: Topic) -> ArticleQuerySet:
+        return Article.objects.tagged(obj.slug).live()
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="All authors", responses={200: AuthorSerializer, **ERROR_400, **ERROR_404}
-    ),
-    retrieve=extend_schema(summary="One author", responses={200: AuthorSerializer, **ERROR_404}),
-    articles=extend_schema(
-        summary="Live articles by an author",
-        responses={200: ArticleListSerializer(many=True), **ERROR_400, **ERROR_404},
-        filters=False,
-    ),
+    **article_group_schema(
+        serializer=AuthorSerializer,
+        list_summary="All authors",
+        detail_summary="One author",
+        articles_summary="Live articles by an author",
+    )
 )
-class AuthorViewSet(PublicCacheMixin, TopicArticlesMixin, viewsets.ReadOnlyModelViewSet):
+class AuthorViewSet(ArticleGroupViewSet):
     """Authors with their role and region."""
 
     queryset = Author.objects.order_by("name")
     serializer_class = AuthorSerializer
-    lookup_field = "slug"
-    filterset_class = None
 
-    @action(detail=True, methods=["get"], filterset_class=None)
-    def articles(self, request, slug=None):
-        author = get_object_or_404(Author, slug=slug)
-        return self._articles_response(Article.objects.filter(author=author))
+    def live_articles_of(self, obj: Author) -> ArticleQuerySet:
+        return Article.objects.filter(author=obj).live()

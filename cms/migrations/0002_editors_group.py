@@ -4,8 +4,9 @@ Editors write and schedule articles, manage topics and authors, and build articl
 They archive rather than delete articles, so they get no delete permission on articles.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from cms.migration_helpers import delete_group, grant_permissions
 
 EDITOR_PERMISSIONS = {
     "cms": {
@@ -19,26 +20,11 @@ EDITOR_PERMISSIONS = {
 
 
 def create_editors_group(apps, schema_editor):
-    # Permissions are normally created after all migrations; make sure they exist now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name="Editors")
-    for app_label, models in EDITOR_PERMISSIONS.items():
-        for model, verbs in models.items():
-            codenames = [f"{verb}_{model}" for verb in verbs]
-            group.permissions.add(
-                *Permission.objects.filter(
-                    content_type__app_label=app_label, codename__in=codenames
-                )
-            )
+    grant_permissions(apps, "Editors", EDITOR_PERMISSIONS)
 
 
 def remove_editors_group(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name="Editors").delete()
+    delete_group(apps, "Editors")
 
 
 class Migration(migrations.Migration):

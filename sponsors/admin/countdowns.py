@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from cms.admin_mixins import ReadOnlyAdminMixin
 from sponsors.countdowns import (
     countdown_extend,
     countdown_snapshot,
@@ -200,7 +201,7 @@ class DeadlinePhaseInline(admin.TabularInline):
         return format_html('<a class="button" href="{}?phase={}">Extend</a>', url, obj.pk)
 
 
-class DeadlineExtensionInline(admin.TabularInline):
+class DeadlineExtensionInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The countdown's extension history: shown to whoever may see the countdown, never edited."""
 
     model = DeadlineExtension
@@ -219,15 +220,6 @@ class DeadlineExtensionInline(admin.TabularInline):
         return request.user.has_perm("sponsors.view_countdown") or request.user.has_perm(
             "sponsors.change_countdown"
         )
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="changed at")
     def changed_at(self, obj: DeadlineExtension) -> str:
@@ -440,7 +432,7 @@ class CountdownAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeadlineExtension)
-class DeadlineExtensionAdmin(admin.ModelAdmin):
+class DeadlineExtensionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every extension of every countdown, newest first. Read-only: this is history."""
 
     list_display = ["created_at", "countdown", "phase_label", "old", "new", "changed_by_name"]
@@ -450,15 +442,6 @@ class DeadlineExtensionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     fields = ["countdown", "phase_label", "old", "new", "reason", "changed_by_name", "created_at"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="old deadline", ordering="old_deadline")
     def old(self, obj: DeadlineExtension) -> str:

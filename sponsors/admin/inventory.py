@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from cms.admin_mixins import ReadOnlyAdminMixin
 from cms.images import inspect_image
 from cms.models import Article, Topic
 from sponsors import ad_ops
@@ -76,6 +77,28 @@ def _thumbnail(creative: Creative, height: int = 40):
         creative.alt_text,
         height,
     )
+
+
+class PauseResumeActionsMixin:
+    """The "Pause selected …" and "Resume selected …" actions of campaigns and creatives.
+
+    They call the same service as the staff API's ``pause/`` and ``resume/``.
+    """
+
+    @admin.action(description="Pause selected %(verbose_name_plural)s", permissions=["change"])
+    def pause(self, request, queryset):
+        self._set_active(request, queryset, active=False)
+
+    @admin.action(description="Resume selected %(verbose_name_plural)s", permissions=["change"])
+    def resume(self, request, queryset):
+        self._set_active(request, queryset, active=True)
+
+    def _set_active(self, request, queryset, *, active: bool) -> None:
+        changed = ad_ops.inventory_set_active(rows=queryset, active=active)
+        done = "resumed" if active else "paused"
+        self.message_user(
+            request, f"{changed} {self.opts.verbose_name}(s) {done}.", messages.SUCCESS
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,7 +272,7 @@ class CreativeInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "sponsor",
@@ -311,16 +334,6 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.display(description="creatives", ordering="creatives_n")
     def creative_count(self, campaign: Campaign) -> int:
         return campaign.creatives_n
-
-    @admin.action(description="Pause selected campaigns", permissions=["change"])
-    def pause(self, request, queryset):
-        changed = ad_ops.campaigns_set_active(campaigns=queryset, active=False)
-        self.message_user(request, f"{changed} campaign(s) paused.", messages.SUCCESS)
-
-    @admin.action(description="Resume selected campaigns", permissions=["change"])
-    def resume(self, request, queryset):
-        changed = ad_ops.campaigns_set_active(campaigns=queryset, active=True)
-        self.message_user(request, f"{changed} campaign(s) resumed.", messages.SUCCESS)
 
     @admin.action(description="Duplicate (the copies start paused)", permissions=["add"])
     def duplicate(self, request, queryset):
@@ -387,7 +400,7 @@ class CreativeAdminForm(forms.ModelForm):
 
 
 @admin.register(Creative)
-class CreativeAdmin(admin.ModelAdmin):
+class CreativeAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
     form = CreativeAdminForm
     list_display = [
         "preview",
@@ -463,19 +476,9 @@ class CreativeAdmin(admin.ModelAdmin):
             return "everywhere"
         return format_html_join("; ", "{} {}", parts)
 
-    @admin.action(description="Pause selected creatives", permissions=["change"])
-    def pause(self, request, queryset):
-        changed = ad_ops.creatives_set_active(creatives=queryset, active=False)
-        self.message_user(request, f"{changed} creative(s) paused.", messages.SUCCESS)
-
-    @admin.action(description="Resume selected creatives", permissions=["change"])
-    def resume(self, request, queryset):
-        changed = ad_ops.creatives_set_active(creatives=queryset, active=True)
-        self.message_user(request, f"{changed} creative(s) resumed.", messages.SUCCESS)
-
 
 @admin.register(DeliveryCounter)
-class DeliveryCounterAdmin(admin.ModelAdmin):
+class DeliveryCounterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: counts are written by tracking and the flush command only."""
 
     list_display = [
@@ -496,12 +499,3 @@ class DeliveryCounterAdmin(admin.ModelAdmin):
     @admin.display(description="campaign", ordering="creative__campaign__name")
     def campaign(self, counter: DeliveryCounter) -> str:
         return counter.creative.campaign.name
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

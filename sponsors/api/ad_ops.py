@@ -385,13 +385,9 @@ class SlotViewSet(StaffViewSet):
 class ActiveSwitchMixin:
     """``POST …/{id}/pause/`` and ``…/resume/`` through the ad-ops services."""
 
-    @staticmethod
-    def switch_service(queryset, *, active: bool) -> int:
-        raise NotImplementedError
-
     def _switch(self, request, active: bool):
         obj = self.get_object()
-        self.switch_service(self.get_queryset().filter(pk=obj.pk), active=active)
+        ad_ops.inventory_set_active(rows=self.get_queryset().filter(pk=obj.pk), active=active)
         obj.refresh_from_db()
         return Response(self.get_serializer(obj).data)
 
@@ -419,14 +415,6 @@ def _switch_schema(noun: str, serializer) -> dict:
     }
 
 
-def _campaigns_switch(queryset, *, active: bool) -> int:
-    return ad_ops.campaigns_set_active(campaigns=queryset, active=active)
-
-
-def _creatives_switch(queryset, *, active: bool) -> int:
-    return ad_ops.creatives_set_active(creatives=queryset, active=active)
-
-
 @extend_schema_view(
     **_crud_schema("Campaign", CampaignSerializer),
     **_switch_schema("campaign", CampaignSerializer),
@@ -440,7 +428,6 @@ class CampaignViewSet(ActiveSwitchMixin, StaffViewSet):
     queryset = Campaign.objects.for_listing().order_by("-starts_at", "-pk")
     serializer_class = CampaignSerializer
     filterset_class = CampaignFilter
-    switch_service = staticmethod(_campaigns_switch)
 
     @action(detail=True, methods=["post"])
     def duplicate(self, request, pk=None):
@@ -459,7 +446,6 @@ class CreativeViewSet(ActiveSwitchMixin, StaffViewSet):
     serializer_class = CreativeSerializer
     filterset_class = CreativeFilter
     parser_classes = [JSONParser, MultiPartParser]
-    switch_service = staticmethod(_creatives_switch)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Exists, OuterRef
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cms.api.errors import ERROR_400, ERROR_404
+from cms.api.filters import topic_filter
 from cms.api.serializers import ArticleListSerializer, SponsorSummarySerializer, absolute
-from cms.api.views import PublicCacheMixin
-from cms.models import Article, Topic
+from cms.api.views import ArticleGroupViewSet, PublicCacheMixin, article_group_schema
+from cms.models import Article
+from cms.querysets import ArticleQuerySet
 from sponsors.models import Sponsor, Sponsorship
 from sponsors.sponsorships import sponsor_articles, with_sponsor_block
 
@@ -48,25 +48,22 @@ class SponsorDetailSerializer(SponsorSerializer):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Active sponsors, by name",
-        responses={200: SponsorSerializer, **ERROR_400, **ERROR_404},
-    ),
-    retrieve=extend_schema(
-        summary="One sponsor's profile and its newest live content",
-        responses={200: SponsorDetailSerializer, **ERROR_404},
-    ),
-    articles=extend_schema(
-        summary="All live content of a sponsor, newest first (“View all”)",
-        responses={200: ArticleListSerializer(many=True), **ERROR_400, **ERROR_404},
-        filters=False,
-    ),
+    **article_group_schema(
+        serializer=SponsorSerializer,
+        detail_serializer=SponsorDetailSerializer,
+        list_summary="Active sponsors, by name",
+        detail_summary="One sponsor's profile and its newest live content",
+        articles_summary="All live content of a sponsor, newest first (“View all”)",
+    )
 )
-class SponsorViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
+class SponsorViewSet(ArticleGroupViewSet):
+    """Active sponsors: the profiles shown with the content they sponsor."""
+
     queryset = Sponsor.objects.filter(is_active=True).order_by("name")
     serializer_class = SponsorSerializer
-    lookup_field = "slug"
-    filterset_class = None
+
+    def live_articles_of(self, obj: Sponsor) -> ArticleQuerySet:
+        return sponsor_articles(obj)
 
     def retrieve(self, request, *args, **kwargs):
         sponsor = self.get_object()
@@ -76,15 +73,6 @@ class SponsorViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
             "sponsor_articles": list(articles[:SPONSOR_ARTICLES_COUNT]),
         }
         return Response(SponsorDetailSerializer(sponsor, context=context).data)
-
-    @action(detail=True, methods=["get"], filterset_class=None)
-    def articles(self, request, slug=None):
-        sponsor = get_object_or_404(self.get_queryset(), slug=slug)
-        page = self.paginate_queryset(
-            with_sponsor_block(sponsor_articles(sponsor).newest_first().for_listing())
-        )
-        data = ArticleListSerializer(page, many=True, context=self.get_serializer_context()).data
-        return self.get_paginated_response(data)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -99,12 +87,7 @@ class InsightFilter(django_filters.FilterSet):
         method="filter_sponsor",
         help_text="Sponsor slug: content carrying this sponsor's live sponsorship.",
     )
-    topic = django_filters.ModelChoiceFilter(
-        field_name="topics",
-        to_field_name="slug",
-        queryset=Topic.objects.all(),
-        help_text="Topic slug.",
-    )
+    topic = topic_filter()
 
     class Meta:
         model = Article

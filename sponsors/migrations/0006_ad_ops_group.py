@@ -5,8 +5,9 @@ and read the delivery counts (which only tracking writes). API tokens are issued
 admin under "Tokens" by a superuser.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from cms.migration_helpers import delete_group, grant_permissions
 
 AD_OPS_PERMISSIONS = {
     "sponsors": {
@@ -22,26 +23,11 @@ AD_OPS_PERMISSIONS = {
 
 
 def create_ad_ops_group(apps, schema_editor):
-    # Permissions are normally created after all migrations; make sure they exist now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name="Ad ops")
-    for app_label, models in AD_OPS_PERMISSIONS.items():
-        for model, verbs in models.items():
-            codenames = [f"{verb}_{model}" for verb in verbs]
-            group.permissions.add(
-                *Permission.objects.filter(
-                    content_type__app_label=app_label, codename__in=codenames
-                )
-            )
+    grant_permissions(apps, "Ad ops", AD_OPS_PERMISSIONS)
 
 
 def remove_ad_ops_group(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name="Ad ops").delete()
+    delete_group(apps, "Ad ops")
 
 
 class Migration(migrations.Migration):

@@ -16,7 +16,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
-from cms.models import unique_slug
+from cms.models import AutoSlugMixin
 from sponsors import versions
 
 EXTENDED_PREFIX = "Extended"
@@ -59,7 +59,7 @@ def extended_label_for(label: str) -> str:
     return f"{EXTENDED_PREFIX} {label}"
 
 
-class Countdown(models.Model):
+class Countdown(AutoSlugMixin, models.Model):
     """A countdown to a sequence of deadlines, e.g. the entry deadlines of an awards scheme."""
 
     title = models.CharField(
@@ -71,6 +71,7 @@ class Countdown(models.Model):
         blank=True,
         help_text="Used in the API address and the widget’s data-countdown-slug.",
     )
+    slug_source = "title"
     time_zone = models.CharField(
         max_length=64,
         default="Europe/London",
@@ -115,8 +116,6 @@ class Countdown(models.Model):
             previous_slug = (
                 Countdown.objects.filter(pk=self.pk).values_list("slug", flat=True).first()
             )
-        if not self.slug:
-            self.slug = unique_slug(Countdown, self.title, instance_pk=self.pk)
         super().save(*args, **kwargs)
         countdown_changed(self.slug, previous_slug)
 

@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from cms.images import SafeImageField, SafeImageFormField, refresh_renditions
-from cms.models import unique_slug
+from cms.models import AutoSlugMixin
 from cms.sanitize import clean_rich_text
 
 # ---------------------------------------------------------------------------------------------
@@ -91,11 +91,12 @@ web_url_validator = URLValidator(
 )
 
 
-class Sponsor(models.Model):
+class Sponsor(AutoSlugMixin, models.Model):
     """A company whose profile appears on content it sponsors ("Content created with: TikTok")."""
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=80, unique=True, blank=True)
+    slug_source = "name"
     logo = LogoField(
         upload_to="sponsors/",
         blank=True,
@@ -128,18 +129,17 @@ class Sponsor(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        if not self.slug:
-            self.slug = unique_slug(Sponsor, self.name, instance_pk=self.pk)
         self.description = clean_rich_text(self.description)
         super().save(*args, **kwargs)
         refresh_renditions(self, "logo", "logo_renditions")
 
 
-class DisclosureLabel(models.Model):
+class DisclosureLabel(AutoSlugMixin, models.Model):
     """One wording of the managed list shown above sponsored content ("Sponsored by")."""
 
     text = models.CharField(max_length=60, unique=True, help_text='For example "Sponsored by".')
     slug = models.SlugField(max_length=60, unique=True, blank=True)
+    slug_source = "text"
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in choice lists.")
     is_active = models.BooleanField(
         "offered",
@@ -153,11 +153,6 @@ class DisclosureLabel(models.Model):
 
     def __str__(self) -> str:
         return self.text
-
-    def save(self, *args, **kwargs) -> None:
-        if not self.slug:
-            self.slug = unique_slug(DisclosureLabel, self.text, instance_pk=self.pk, max_length=60)
-        super().save(*args, **kwargs)
 
 
 # The label approval of a partner submission uses (created by migration 0002_sponsorships).

@@ -213,3 +213,22 @@ def test_unknown_api_address_answers_in_the_error_format(api_client, client):
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert client.get("/no-such-page/").status_code == 404
+
+
+@pytest.mark.parametrize("group", ["topics", "authors"])
+def test_a_topic_or_authors_articles_are_live_newest_first_paginated_and_cacheable(
+    api_client, group
+):
+    topic, author = TopicFactory(name="TikTok"), AuthorFactory(name="Shawn Lim")
+    now = dt.datetime.now(dt.UTC)
+    older, newer = (
+        ArticleFactory(topics=[topic], author=author, published_at=now - dt.timedelta(days=days))
+        for days in (2, 1)
+    )
+    ArticleFactory(topics=[topic], author=author, status=Article.Status.DRAFT, published_at=None)
+    slug = topic.slug if group == "topics" else author.slug
+    response = api_client.get(f"/api/v1/{group}/{slug}/articles/?page_size=1")
+    assert (response.json()["count"], slugs(response)) == (2, [newer.slug])
+    assert slugs(api_client.get(response.json()["next"])) == [older.slug]
+    assert "public" in response["Cache-Control"]
+    assert api_client.get(f"/api/v1/{group}/nope/articles/").status_code == 404

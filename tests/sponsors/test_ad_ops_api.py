@@ -322,6 +322,39 @@ def test_pause_and_resume_a_creative(staff):
     assert staff.post(f"{BASE}creatives/{creative.pk + 99}/pause/").status_code == 404
 
 
+@pytest.mark.parametrize("model", ["campaign", "creative"])
+def test_admin_actions_and_api_pause_and_resume_alike_and_serve_it_at_once(
+    staff, admin_client, model
+):
+    creative = CreativeFactory(slots=[SlotFactory(key="strip")])
+    obj = creative.campaign if model == "campaign" else creative
+    api, admin_list = f"{BASE}{model}s/{obj.pk}/", f"/admin/sponsors/{model}/"
+
+    def served() -> bool:
+        return staff.get("/api/v1/ads/?slots=strip").json()["slots"]["strip"] is not None
+
+    def admin_action(action: str) -> str:
+        data = {"action": action, "_selected_action": [obj.pk]}
+        return admin_client.post(admin_list, data, follow=True).content.decode()
+
+    actions = admin_client.get(admin_list).content.decode()
+    assert f"Pause selected {model}s" in actions and f"Resume selected {model}s" in actions
+    version = versions.read(versions.INVENTORY)
+    assert staff.post(api + "pause/").json()["state"] == "paused"
+    assert (served(), versions.read(versions.INVENTORY) != version) == (False, True)
+    version = versions.read(versions.INVENTORY)
+    assert f"1 {model}(s) resumed." in admin_action("resume")
+    assert (served(), versions.read(versions.INVENTORY) != version) == (True, True)
+    assert f"1 {model}(s) paused." in admin_action("pause")
+    assert not served()
+    version = versions.read(versions.INVENTORY)
+    assert staff.post(api + "pause/").json()["state"] == "paused"  # already: nothing changes
+    assert f"0 {model}(s) paused." in admin_action("pause")
+    assert versions.read(versions.INVENTORY) == version
+    assert staff.post(api + "resume/").json()["state"] == "live"
+    assert served()
+
+
 def test_nothing_with_delivery_history_can_be_deleted(staff):
     slot = SlotFactory(key="strip")
     creative = CreativeFactory(slots=[slot])

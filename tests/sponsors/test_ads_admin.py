@@ -359,3 +359,19 @@ def test_the_admin_refuses_to_delete_what_has_delivery_counts(admin_client):
     fresh = CreativeFactory(name="Never served")
     admin_client.post(f"/admin/sponsors/creative/{fresh.pk}/delete/", {"post": "yes"})
     assert not Creative.objects.filter(pk=fresh.pk).exists()
+
+
+def test_delivery_counts_are_read_only_even_for_superusers(admin_client):
+    creative, slot = CreativeFactory(name="Banner"), SlotFactory(key="strip")
+    counter = DeliveryCounter.objects.create(
+        day=NOW.date(), creative=creative, slot=slot, impressions=10
+    )
+    base = "/admin/sponsors/deliverycounter/"
+    assert "Banner" in admin_client.get(base).content.decode()
+    page = admin_client.get(f"{base}{counter.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert admin_client.post(f"{base}{counter.pk}/change/", {"impressions": 0}).status_code == 403
+    assert admin_client.get(f"{base}{counter.pk}/delete/").status_code == 403
+    assert admin_client.get(f"{base}add/").status_code == 403
+    assert DeliveryCounter.objects.get().impressions == 10

@@ -171,12 +171,12 @@ def test_a_save_is_served_on_the_next_request(api_client, page_inventory):
 
 
 def test_bulk_pause_and_resume_are_served_on_the_next_request(api_client, page_inventory):
-    ad_ops.creatives_set_active(creatives=Creative.objects.filter(name="Strip"), active=False)
+    ad_ops.inventory_set_active(rows=Creative.objects.filter(name="Strip"), active=False)
     assert api_client.get(PAGE).json()["slots"]["sitewide-strip"] is None
-    ad_ops.campaigns_set_active(campaigns=Campaign.objects.all(), active=False)
+    ad_ops.inventory_set_active(rows=Campaign.objects.all(), active=False)
     assert api_client.get(PAGE).json()["slots"]["leaderboard"] is None
-    ad_ops.campaigns_set_active(campaigns=Campaign.objects.all(), active=True)
-    ad_ops.creatives_set_active(creatives=Creative.objects.all(), active=True)
+    ad_ops.inventory_set_active(rows=Campaign.objects.all(), active=True)
+    ad_ops.inventory_set_active(rows=Creative.objects.all(), active=True)
     assert all(api_client.get(PAGE).json()["slots"].values())
 
 
@@ -205,7 +205,7 @@ def test_campaign_end_stops_serving_without_any_change(api_client, page_inventor
     import time_machine
 
     Campaign.objects.update(ends_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
-    ad_ops.campaigns_set_active(campaigns=Campaign.objects.all(), active=True)  # no-op, no bump
+    ad_ops.inventory_set_active(rows=Campaign.objects.all(), active=True)  # no-op, no bump
     Creative.objects.first().save()  # bump: the new end dates are served
     assert api_client.get(PAGE).json()["slots"]["sitewide-strip"] is not None
     with time_machine.travel(dt.datetime(2030, 1, 1, tzinfo=dt.UTC), tick=False):

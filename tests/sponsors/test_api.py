@@ -221,3 +221,13 @@ def test_insights_query_count(api_client, django_assert_num_queries, rows):
         response = api_client.get("/api/v1/insights/?page_size=50")
     assert len(response.json()["results"]) == rows
     assert Article.objects.filter(kind="partner").count() == rows
+
+
+def test_an_inactive_sponsors_content_is_not_found(api_client):
+    sponsor = SponsorFactory(name="Gone")
+    partner_article(sponsor=sponsor)
+    assert api_client.get("/api/v1/sponsors/gone/articles/").json()["count"] == 1
+    sponsor.is_active = False
+    sponsor.save()
+    assert api_client.get("/api/v1/sponsors/gone/").status_code == 404
+    assert api_client.get("/api/v1/sponsors/gone/articles/").status_code == 404
