@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from cms.api.errors import unmatched_api_path
 from sponsors.api.urls import ads_urlpatterns
 
 
@@ -29,6 +30,8 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Last under /api/: anything unmatched is the API's JSON 404, with DEBUG on as well.
+    re_path(r"^api/", unmatched_api_path, name="api-unmatched"),
 ]
 
 if settings.SERVE_MEDIA:
@@ -43,5 +46,5 @@ if settings.SERVE_MEDIA:
     ]
 
 
-# Unknown addresses under /api/ answer in the API's error format, not with an HTML page.
+# Http404 raised under /api/ (with DEBUG off) answers in the API's error format too.
 handler404 = "cms.api.errors.not_found"
