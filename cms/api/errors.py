@@ -194,19 +194,16 @@ def unmatched_api_path(request: HttpRequest) -> HttpResponse:
 
 def document_service_unavailable(result, generator, request, public):
     """Schema hook: every operation may answer 503 when Redis does not answer (see
-    ``exception_handler``), so every operation documents it."""
+    ``exception_handler``), so every operation documents it (but OPTIONS, which the views
+    that document it answer from their own description)."""
     description = ERROR_503[status.HTTP_503_SERVICE_UNAVAILABLE].description
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            operation.setdefault("responses", {}).setdefault(
-                "503",
-                {
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/Error"},
-                        }
-                    },
-                    "description": description,
-                },
-            )
+        for method, operation in operations.items():
+            if method == "options":
+                continue
+            answer = {"description": description}
+            if method != "head":  # a HEAD answer has no body
+                answer["content"] = body
+            operation.setdefault("responses", {}).setdefault("503", answer)
     return result

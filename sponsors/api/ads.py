@@ -380,20 +380,18 @@ class EndpointMetadataSerializer(serializers.Serializer):
     )
 
 
-def _head_schema(operation_id: str, description: str, responses: dict) -> Callable:
-    """HEAD: the GET's statuses and headers, no body (so no content for any status)."""
+def _head_schema(
+    operation_id: str, description: str, responses: dict[int, str], **kwargs: Any
+) -> Callable:
+    """HEAD: the GET's statuses and headers, no body (so no content for any status; the
+    503 every operation documents is added by ``document_service_unavailable``)."""
     return extend_schema(
         operation_id=operation_id,
         summary="Headers only: as GET, without a body",
         description=description,
         request=None,
-        responses={
-            code: OpenApiResponse(description=text)
-            for code, text in {
-                **responses,
-                503: "Redis is not answering; retry after the seconds in Retry-After.",
-            }.items()
-        },
+        responses={code: OpenApiResponse(description=text) for code, text in responses.items()},
+        **kwargs,
     )
 
 
@@ -407,7 +405,11 @@ def _options_schema(operation_id: str) -> Callable:
             "not listed for this path answers 405 in the error format, with `Allow`."
         ),
         request=None,
-        responses={200: EndpointMetadataSerializer},
+        responses={
+            200: OpenApiResponse(
+                EndpointMetadataSerializer, description="The methods are in the Allow header."
+            )
+        },
     )
 
 
@@ -439,6 +441,27 @@ CLICK_RESPONSES = {
 }
 
 
+DECISION_PARAMETERS = [
+    OpenApiParameter(
+        "slots",
+        str,
+        required=True,
+        description=f"Slot keys of the page, comma-separated (at most {MAX_SLOTS}).",
+    ),
+    OpenApiParameter(
+        "topics",
+        str,
+        description=f"Topic slugs of the page, comma-separated (at most {MAX_TOPICS}).",
+    ),
+    OpenApiParameter("article", str, description="Slug of the article on the page."),
+    OpenApiParameter(
+        "viewer",
+        str,
+        description="Anonymous viewer id (1-64 of A-Z a-z 0-9 - _), for frequency caps.",
+    ),
+]
+
+
 class AdDecisionDocs(HotPathDocs):
     @extend_schema(
         summary="The ads of a page: one creative (or null) per slot",
@@ -449,25 +472,7 @@ class AdDecisionDocs(HotPathDocs):
             "slot's house creative; else null. Unknown slot keys are listed in "
             "`unknown_slots`. Not cacheable: every answer is a fresh decision."
         ),
-        parameters=[
-            OpenApiParameter(
-                "slots",
-                str,
-                required=True,
-                description=f"Slot keys of the page, comma-separated (at most {MAX_SLOTS}).",
-            ),
-            OpenApiParameter(
-                "topics",
-                str,
-                description=f"Topic slugs of the page, comma-separated (at most {MAX_TOPICS}).",
-            ),
-            OpenApiParameter("article", str, description="Slug of the article on the page."),
-            OpenApiParameter(
-                "viewer",
-                str,
-                description="Anonymous viewer id (1-64 of A-Z a-z 0-9 - _), for frequency caps.",
-            ),
-        ],
+        parameters=DECISION_PARAMETERS,
         responses=DECISION_RESPONSES,
     )
     def get(self, request): ...
@@ -477,6 +482,7 @@ class AdDecisionDocs(HotPathDocs):
         "Makes the same decision as GET (the same parameters, statuses and headers) and "
         "answers no body. Nothing is counted (a decision never is).",
         {200: "The decision was made.", 400: "Invalid parameters."},
+        parameters=DECISION_PARAMETERS,
     )
     def head(self, request): ...
 

@@ -124,9 +124,9 @@ def test_addresses_outside_the_api_keep_djangos_404_page(settings):
 
 
 @pytest.mark.parametrize("name", list(ALLOW))
-def test_options_answers_200_with_allow_and_a_description(urls, name):
+def test_options_answers_200_with_allow_and_a_description(api_client, urls, name):
     for url in (urls[name], BAD_TOKEN_URLS[name]):  # OPTIONS describes; it checks no token
-        response = Client().options(url)
+        response = api_client.options(url)  # and it matches the schema
         assert response.status_code == 200
         assert response["Allow"] == ALLOW[name]
         assert response["Content-Type"] == "application/json"
@@ -165,15 +165,15 @@ def test_cors_preflight_from_an_allowed_origin_is_answered(urls, settings):
 # HEAD
 
 
-def test_head_on_the_decision_answers_gets_status_and_headers_without_a_body(urls):
-    get = Client().get(urls["decision"])
-    head = Client().head(urls["decision"])
+def test_head_on_the_decision_answers_gets_status_and_headers_without_a_body(api_client, urls):
+    get = api_client.get(urls["decision"])
+    head = api_client.head(urls["decision"])
     assert (head.status_code, get.status_code) == (200, 200)
     for header in ("Content-Type", "Cache-Control"):
         assert head[header] == get[header]
     assert int(head["Content-Length"]) > 0  # the length GET's body would have
     assert head.content == b""
-    bad = Client().head(BAD_TOKEN_URLS["decision"])
+    bad = api_client.head(BAD_TOKEN_URLS["decision"])
     assert (bad.status_code, bad["Content-Type"], bad.content) == (400, "application/json", b"")
 
 
@@ -191,22 +191,22 @@ def _kwargs(url: str) -> dict[str, str]:
     return resolve(urlparse(url).path).kwargs
 
 
-def test_head_on_the_beacon_checks_the_token_and_counts_nothing(urls):
+def test_head_on_the_beacon_checks_the_token_and_counts_nothing(api_client, urls):
     for _ in range(3):
-        response = Client().head(urls["beacon"], HTTP_USER_AGENT=BROWSER)
+        response = api_client.head(urls["beacon"], HTTP_USER_AGENT=BROWSER)
         assert response.status_code == 204
         assert response["Cache-Control"] == "no-store, private"
     assert counted() == {"impressions": 0, "clicks": 0}
     # The HEADs did not use the ad's one count up: the real beacon counts.
     assert Client().get(urls["beacon"], HTTP_USER_AGENT=BROWSER).status_code == 204
     assert counted() == {"impressions": 1, "clicks": 0}
-    bad = Client().head(BAD_TOKEN_URLS["beacon"], HTTP_USER_AGENT=BROWSER)
+    bad = api_client.head(BAD_TOKEN_URLS["beacon"], HTTP_USER_AGENT=BROWSER)
     assert (bad.status_code, bad["Content-Type"]) == (400, "application/json")
 
 
-def test_head_on_the_click_redirects_as_get_does_and_counts_nothing(urls):
+def test_head_on_the_click_redirects_as_get_does_and_counts_nothing(api_client, urls):
     for _ in range(3):  # a link previewer's HEADs
-        response = Client().head(urls["click"], HTTP_USER_AGENT=BROWSER)
+        response = api_client.head(urls["click"], HTTP_USER_AGENT=BROWSER)
         assert (response.status_code, response["Location"]) == (302, DESTINATION)
         assert response["Cache-Control"] == "no-store, private"
         assert response["Referrer-Policy"] == "no-referrer-when-downgrade"
@@ -215,14 +215,14 @@ def test_head_on_the_click_redirects_as_get_does_and_counts_nothing(urls):
     get_headers = {k: get[k] for k in ("Location", "Cache-Control", "Referrer-Policy")}
     assert get_headers == {k: response[k] for k in get_headers}
     assert counted() == {"impressions": 0, "clicks": 1}
-    bad = Client().head(BAD_TOKEN_URLS["click"], HTTP_USER_AGENT=BROWSER)
+    bad = api_client.head(BAD_TOKEN_URLS["click"], HTTP_USER_AGENT=BROWSER)
     assert bad.status_code == 400
     assert not bad.has_header("Location")
 
 
-def test_head_on_the_click_of_a_deleted_creative_is_404(urls):
+def test_head_on_the_click_of_a_deleted_creative_is_404(api_client, urls):
     Creative.objects.get().delete()
-    response = Client().head(urls["click"], HTTP_USER_AGENT=BROWSER)
+    response = api_client.head(urls["click"], HTTP_USER_AGENT=BROWSER)
     assert (response.status_code, response["Content-Type"]) == (404, "application/json")
     assert not response.has_header("Location")
 
@@ -306,3 +306,34 @@ def test_when_redis_does_not_answer_head_answers_503_as_get_does(urls, monkeypat
     assert Client().head(urls["beacon"], HTTP_USER_AGENT=BROWSER).status_code == 204
     monkeypatch.undo()
     assert counted() == {"impressions": 0, "clicks": 0}
+
+
+# ---------------------------------------------------------------------------------------------
+# The schema
+
+
+PATHS = {
+    "decision": "/api/v1/ads/",
+    "beacon": "/api/v1/ads/impression/{token}/",
+    "click": "/api/v1/ads/click/{token}/",
+}
+
+
+def test_the_schema_lists_exactly_the_methods_the_hot_path_answers(urls):
+    response = Client().get("/api/schema/?format=json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for name, path in PATHS.items():
+        allow = Client().options(urls[name])["Allow"]
+        assert set(paths[path]) == {method.lower() for method in allow.split(", ")}, name
+        head = paths[path]["head"]
+        assert head["operationId"].endswith("_head")
+        for answer in head["responses"].values():  # a HEAD answer has no body
+            assert "content" not in answer
+        assert set(head["responses"]) <= set(paths[path]["get"]["responses"])  # GET's answers
+        options = paths[path]["options"]["responses"]
+        assert set(options) == {"200"}  # described from the view itself: never a 503
+        assert options["200"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/EndpointMetadata"
+        }
+    assert "post" not in paths[PATHS["decision"]] and "delete" not in paths[PATHS["click"]]
