@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
 from django.utils.http import escape_leading_slashes
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
 from django_redis.exceptions import ConnectionInterrupted
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -166,6 +167,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return page_not_found(request, exception)
 
 
+@csrf_exempt  # a POST to no route is a 404, not the CSRF failure page
 def unmatched_api_path(request: HttpRequest) -> HttpResponse:
     """The last route under /api/: every address no other route matches.
 
