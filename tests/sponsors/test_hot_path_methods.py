@@ -338,3 +338,21 @@ def test_the_schema_lists_exactly_the_methods_the_hot_path_answers(urls):
             "$ref": "#/components/schemas/EndpointMetadata"
         }
     assert "post" not in paths[PATHS["decision"]] and "delete" not in paths[PATHS["click"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# The health check (the benchmark's baseline) answers methods as the API does
+
+
+def test_the_health_check_answers_get_head_and_options_and_405_otherwise():
+    client = Client(enforce_csrf_checks=True)  # probes carry no CSRF token
+    for method in ("get", "head"):
+        response = getattr(client, method)("/api/v1/health/")
+        assert (response.status_code, response["Content-Type"]) == (200, "application/json")
+    assert client.get("/api/v1/health/").json() == {"status": "ok"}
+    response = client.options("/api/v1/health/")
+    assert (response.status_code, response["Allow"]) == (200, "GET, HEAD, OPTIONS")
+    for method in ("post", "put", "patch", "delete"):
+        response = getattr(client, method)("/api/v1/health/")
+        assert_error(response, 405, "method_not_allowed")
+        assert response["Allow"] == "GET, HEAD, OPTIONS"
