@@ -179,6 +179,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The ad-serving hot path documents its HEAD and OPTIONS (drf-spectacular lists neither).
+    "PREPROCESSING_HOOKS": ["sponsors.api.ads.document_head_and_options"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cms.api.errors.document_service_unavailable",

@@ -1,18 +1,40 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import JsonResponse
-from django.urls import include, path
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import MethodNotAllowed
 
+from cms.api.errors import api_error, unmatched_api_path
 from sponsors.api.urls import ads_urlpatterns
 
+HEALTH_ALLOW = "GET, HEAD, OPTIONS"
 
-@require_GET
-def health(request):
-    """Liveness check for load balancers (and the benchmark's trivial baseline): no I/O."""
-    return JsonResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+@csrf_exempt  # a probe's POST is a 405 in the error format, not the CSRF failure page
+def health(request: HttpRequest) -> HttpResponse:
+    """Liveness check for load balancers (and the benchmark's trivial baseline): no I/O.
+
+    GET and HEAD (which some load balancers send) answer 200; OPTIONS the allowed methods;
+    any other method 405 in the API's error format, as every API endpoint does.
+    """
+    method = request.method
+    if method == "GET" or method == "HEAD":
+        return JsonResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+    headers = {"Allow": HEALTH_ALLOW, "Cache-Control": "no-store"}
+    if method == "OPTIONS":  # the shape DRF's OPTIONS answers elsewhere in the API
+        return JsonResponse(
+            {
+                "name": "Health",
+                "description": "Liveness check for load balancers.",
+                "renders": ["application/json"],
+                "parses": [],
+            },
+            headers=headers,
+        )
+    return api_error(MethodNotAllowed(method), headers=headers)
 
 
 api_v1 = [
@@ -29,6 +51,8 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Last under /api/: anything unmatched is the API's JSON 404, with DEBUG on as well.
+    re_path(r"^api/", unmatched_api_path, name="api-unmatched"),
 ]
 
 if settings.SERVE_MEDIA:
@@ -43,5 +67,5 @@ if settings.SERVE_MEDIA:
     ]
 
 
-# Unknown addresses under /api/ answer in the API's error format, not with an HTML page.
+# Http404 raised under /api/ (with DEBUG off) answers in the API's error format too.
 handler404 = "cms.api.errors.not_found"

@@ -8,13 +8,18 @@ and is empty otherwise.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import redis
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.urls import Resolver404, resolve
+from django.utils.http import escape_leading_slashes
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
 from django_redis.exceptions import ConnectionInterrupted
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -78,25 +83,46 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    # Only APIExceptions get here: DRF's handler answers nothing else.
+    response.data = error_data(exc)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None and "Retry-After" not in response:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def error_data(exc: exceptions.APIException) -> dict[str, Any]:
+    """The body of the error format for ``exc`` (DRF views and plain views alike)."""
     if isinstance(exc, exceptions.ValidationError):
-        body = {
-            "status": response.status_code,
+        return {
+            "status": exc.status_code,
             "code": "invalid",
             "detail": DEFAULT_DETAIL[400],
             "errors": _flatten(exc.detail),
         }
-    else:
-        detail = getattr(exc, "detail", str(exc))
-        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
-        body = {
-            "status": response.status_code,
-            "code": codes if isinstance(codes, str) else "error",
-            "detail": str(detail),
-            "errors": {},
-        }
-    response.data = body
+    codes = exc.get_codes()
+    return {
+        "status": exc.status_code,
+        "code": codes if isinstance(codes, str) else "error",
+        "detail": str(exc.detail),
+        "errors": {},
+    }
+
+
+def api_error(exc: exceptions.APIException, headers: dict[str, str] | None = None) -> HttpResponse:
+    """``exc`` answered in the error format without DRF's dispatch, for plain Django views.
+
+    The same body and Retry-After as ``exception_handler``, and the bytes DRF's JSONRenderer
+    writes (compact UTF-8), so a client cannot tell which kind of view answered.
+    """
+    response = HttpResponse(
+        json.dumps(error_data(exc), ensure_ascii=False, separators=(",", ":")),
+        content_type="application/json",
+        status=exc.status_code,
+        headers=headers,
+    )
     retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None and "Retry-After" not in response:
+    if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
 
@@ -134,30 +160,52 @@ ERROR_503 = {
 }
 
 
-def not_found(request, exception=None):
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """The 404 view: the API's error format under /api/, Django's page elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"status": 404, "code": "not_found", "detail": "Not found.", "errors": {}}, status=404
-        )
+        return api_error(exceptions.NotFound())
     return page_not_found(request, exception)
+
+
+@csrf_exempt  # a POST to no route is a 404, not the CSRF failure page
+def unmatched_api_path(request: HttpRequest) -> HttpResponse:
+    """The last route under /api/: every address no other route matches.
+
+    A route, not only ``handler404``, because with DEBUG on Django answers an unmatched
+    address with its HTML technical page and never calls ``handler404``. Since this route
+    matches everything under /api/, CommonMiddleware no longer sees those addresses as
+    invalid, so its APPEND_SLASH redirect (``/api/v1/ads?…`` to ``/api/v1/ads/?…``) is made
+    here: the 301 Django makes with DEBUG off, for every method (with DEBUG on, Django's own
+    raises an error for POST, PUT, PATCH and DELETE, which would be a 500 here).
+    """
+    path = request.path_info
+    if settings.APPEND_SLASH and not path.endswith("/"):
+        try:
+            match = resolve(f"{path}/", getattr(request, "urlconf", None))
+        except Resolver404:
+            match = None
+        if (
+            match is not None
+            and match.func is not unmatched_api_path
+            and getattr(match.func, "should_append_slash", True)
+        ):
+            target = request.get_full_path(force_append_slash=True)
+            return HttpResponsePermanentRedirect(escape_leading_slashes(target))
+    return api_error(exceptions.NotFound())
 
 
 def document_service_unavailable(result, generator, request, public):
     """Schema hook: every operation may answer 503 when Redis does not answer (see
-    ``exception_handler``), so every operation documents it."""
+    ``exception_handler``), so every operation documents it (but OPTIONS, which the views
+    that document it answer from their own description)."""
     description = ERROR_503[status.HTTP_503_SERVICE_UNAVAILABLE].description
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            operation.setdefault("responses", {}).setdefault(
-                "503",
-                {
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/Error"},
-                        }
-                    },
-                    "description": description,
-                },
-            )
+        for method, operation in operations.items():
+            if method == "options":
+                continue
+            answer = {"description": description}
+            if method != "head":  # a HEAD answer has no body
+                answer["content"] = body
+            operation.setdefault("responses", {}).setdefault("503", answer)
     return result

@@ -1,8 +1,11 @@
 """Front-end ad API: the page decision, the impression beacon and the click redirect.
 
-These are the product's hot path. They take no authentication (no session or token lookup),
-validate their few parameters by hand, and read the inventory from the cached snapshot, so a
-warm decision makes no SQL query.
+These are the product's hot path: plain Django views (not DRF's, whose per-request machinery
+costs more than they can spend), documented for OpenAPI by schema-only DRF views. They take no
+authentication (no session or token lookup), validate their few parameters by hand, and read
+the inventory from the cached snapshot, so a warm decision makes no SQL query. Every method
+answers as the rest of the API does: errors and 405s in the error format, OPTIONS with
+``Allow``, HEAD as GET without a body (and a HEAD never counts an impression or a click).
 """
 
 from __future__ import annotations
@@ -12,21 +15,35 @@ import logging
 import os
 import random
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import (
+    APIException,
+    MethodNotAllowed,
+    NotFound,
+    ValidationError,
+)
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from cms.api.errors import ERROR_400, ERROR_404, ERROR_503, REDIS_DOWN, ServiceUnavailable
+from cms.api.errors import (
+    ERROR_400,
+    ERROR_404,
+    ERROR_503,
+    REDIS_DOWN,
+    ServiceUnavailable,
+    api_error,
+)
 from cms.api.serializers import RenditionSerializer
 from sponsors import tracking
 from sponsors.api.countdowns import CountdownSerializer, countdown_payload
@@ -319,84 +336,6 @@ def render_decision(decision: PageDecision, viewer: str | None, base: str, now) 
     ).encode()
 
 
-class HotPathView(APIView):
-    """Anonymous, public views on the hot path.
-
-    Successful requests skip DRF's per-request machinery (content negotiation,
-    authentication, permission and throttle checks, renderer): the handlers are written
-    against Django's request and return finished responses. An API error a handler raises is
-    answered by running the request through DRF's full dispatch, so errors keep the API's
-    one error format; handlers raise before they write anything, so the rerun is harmless.
-    Redis not answering is answered 503 at once, without a rerun against it.
-    """
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    renderer_classes = [JSONRenderer]
-
-    def dispatch(self, request, *args, **kwargs):
-        handler = getattr(self, request.method.lower(), None)
-        if handler is not None and request.method.lower() in self.http_method_names:
-            try:
-                return handler(request, *args, **kwargs)
-            except (APIException, Http404):
-                pass
-            except REDIS_DOWN:
-                # Not retried (Redis already had its chance): a 503 in the error format.
-                log.exception("Ad serving: the counter store did not answer")
-                return self.error_response(request, ServiceUnavailable())
-        return super().dispatch(request, *args, **kwargs)
-
-    def error_response(self, request, exc: APIException):
-        """``exc`` answered as DRF's dispatch would answer it (error format, headers)."""
-        request = self.initialize_request(request)
-        self.request = request
-        self.headers = self.default_response_headers
-        return self.finalize_response(request, self.handle_exception(exc))
-
-
-class AdDecisionView(HotPathView):
-    @extend_schema(
-        summary="The ads of a page: one creative (or null) per slot",
-        description=(
-            "One request for all slots of a page. Each slot gets the highest-tier eligible "
-            "creative (dates, topic targeting, the viewer's frequency cap, pacing), weighted "
-            "at random within its tier, never the same creative twice on the page; else the "
-            "slot's house creative; else null. Unknown slot keys are listed in "
-            "`unknown_slots`. Not cacheable: every answer is a fresh decision."
-        ),
-        parameters=[
-            OpenApiParameter(
-                "slots",
-                str,
-                required=True,
-                description=f"Slot keys of the page, comma-separated (at most {MAX_SLOTS}).",
-            ),
-            OpenApiParameter(
-                "topics",
-                str,
-                description=f"Topic slugs of the page, comma-separated (at most {MAX_TOPICS}).",
-            ),
-            OpenApiParameter("article", str, description="Slug of the article on the page."),
-            OpenApiParameter(
-                "viewer",
-                str,
-                description="Anonymous viewer id (1-64 of A-Z a-z 0-9 - _), for frequency caps.",
-            ),
-        ],
-        responses={200: AdDecisionSerializer, **ERROR_400, **ERROR_503},
-    )
-    def get(self, request):
-        slots, context = parse_request(query_params(request.META.get("QUERY_STRING", "")))
-        now = timezone.now()
-        decision = serve_page(slots, context, now=now, rng=_rng)
-        return HttpResponse(
-            render_decision(decision, context.viewer, _base_url(request), now),
-            content_type="application/json",
-            headers={"Cache-Control": NO_STORE},
-        )
-
-
 _bases: dict[tuple[str, ...], str] = {}
 
 
@@ -425,7 +364,133 @@ def _verified(kind: str, token: str) -> tracking.TokenData:
         raise ValidationError({"token": [str(exc)]}) from None
 
 
-class ImpressionView(HotPathView):
+# ---------------------------------------------------------------------------------------------
+# The OpenAPI description of the hot-path views (below): schema-only DRF views, never routed
+# (their handlers never run), which drf-spectacular reads through ``HotPathView.as_view``.
+
+
+class EndpointMetadataSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    renders = serializers.ListField(
+        child=serializers.CharField(), help_text="Media types of the answers."
+    )
+    parses = serializers.ListField(
+        child=serializers.CharField(), help_text="Media types of request bodies read (none)."
+    )
+
+
+def _head_schema(
+    operation_id: str, description: str, responses: dict[int, str], **kwargs: Any
+) -> Callable:
+    """HEAD: the GET's statuses and headers, no body (so no content for any status; the
+    503 every operation documents is added by ``document_service_unavailable``)."""
+    return extend_schema(
+        operation_id=operation_id,
+        summary="Headers only: as GET, without a body",
+        description=description,
+        request=None,
+        responses={code: OpenApiResponse(description=text) for code, text in responses.items()},
+        **kwargs,
+    )
+
+
+def _options_schema(operation_id: str) -> Callable:
+    return extend_schema(
+        operation_id=operation_id,
+        summary="The methods (Allow header) and media types of the endpoint",
+        description=(
+            "200 with `Allow` and a description of the endpoint. Browsers' CORS preflights "
+            "are answered before the view (origins in `CORS_ALLOWED_ORIGINS`). Any method "
+            "not listed for this path answers 405 in the error format, with `Allow`."
+        ),
+        request=None,
+        responses={
+            200: OpenApiResponse(
+                EndpointMetadataSerializer, description="The methods are in the Allow header."
+            )
+        },
+    )
+
+
+class HotPathDocs(APIView):
+    """Documents a hot-path view for drf-spectacular; it never serves a request."""
+
+    authentication_classes: list = []  # anonymous: no security scheme applies
+    permission_classes = [AllowAny]
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponse]:
+        raise TypeError(f"{cls.__name__} only documents a view: route the view itself.")
+
+
+DECISION_RESPONSES = {200: AdDecisionSerializer, **ERROR_400, **ERROR_503}
+BEACON_RESPONSES = {
+    204: OpenApiResponse(description="Received."),
+    **ERROR_400,
+    **ERROR_404,
+    **ERROR_503,
+}
+CLICK_RESPONSES = {
+    302: OpenApiResponse(
+        description="Redirect (Location header) to the creative's click-through URL."
+    ),
+    **ERROR_400,
+    **ERROR_404,
+    **ERROR_503,
+}
+
+
+DECISION_PARAMETERS = [
+    OpenApiParameter(
+        "slots",
+        str,
+        required=True,
+        description=f"Slot keys of the page, comma-separated (at most {MAX_SLOTS}).",
+    ),
+    OpenApiParameter(
+        "topics",
+        str,
+        description=f"Topic slugs of the page, comma-separated (at most {MAX_TOPICS}).",
+    ),
+    OpenApiParameter("article", str, description="Slug of the article on the page."),
+    OpenApiParameter(
+        "viewer",
+        str,
+        description="Anonymous viewer id (1-64 of A-Z a-z 0-9 - _), for frequency caps.",
+    ),
+]
+
+
+class AdDecisionDocs(HotPathDocs):
+    @extend_schema(
+        summary="The ads of a page: one creative (or null) per slot",
+        description=(
+            "One request for all slots of a page. Each slot gets the highest-tier eligible "
+            "creative (dates, topic targeting, the viewer's frequency cap, pacing), weighted "
+            "at random within its tier, never the same creative twice on the page; else the "
+            "slot's house creative; else null. Unknown slot keys are listed in "
+            "`unknown_slots`. Not cacheable: every answer is a fresh decision."
+        ),
+        parameters=DECISION_PARAMETERS,
+        responses=DECISION_RESPONSES,
+    )
+    def get(self, request): ...
+
+    @_head_schema(
+        "v1_ads_head",
+        "Makes the same decision as GET (the same parameters, statuses and headers) and "
+        "answers no body. Nothing is counted (a decision never is).",
+        {200: "The decision was made.", 400: "Invalid parameters."},
+        parameters=DECISION_PARAMETERS,
+    )
+    def head(self, request): ...
+
+    @_options_schema("v1_ads_options")
+    def options(self, request): ...
+
+
+class ImpressionDocs(HotPathDocs):
     @extend_schema(
         summary="Impression beacon of a served ad",
         description=(
@@ -433,38 +498,31 @@ class ImpressionView(HotPathView):
             "counted apart and never billed. GET for an image pixel, POST for sendBeacon."
         ),
         request=None,
-        responses={
-            204: OpenApiResponse(description="Received."),
-            **ERROR_400,
-            **ERROR_404,
-            **ERROR_503,
-        },
+        responses=BEACON_RESPONSES,
     )
-    def get(self, request, token: str):
-        data = _verified(IMPRESSION, token)
-        tracking.record(
-            IMPRESSION,
-            data,
-            user_agent=request.META.get("HTTP_USER_AGENT"),
-            now=timezone.now(),
-        )
-        return HttpResponse(status=204, headers={"Cache-Control": NO_STORE})
+    def get(self, request, token: str): ...
 
     @extend_schema(
         summary="Impression beacon of a served ad (sendBeacon)",
+        description="The same as GET, for `navigator.sendBeacon`; the body is not read.",
         request=None,
-        responses={
-            204: OpenApiResponse(description="Received."),
-            **ERROR_400,
-            **ERROR_404,
-            **ERROR_503,
-        },
+        responses=BEACON_RESPONSES,
     )
-    def post(self, request, token: str):
-        return self.get(request, token)
+    def post(self, request, token: str): ...
+
+    @_head_schema(
+        "v1_ads_impression_head",
+        "Checks the token and answers as GET would (204, or 400 for a tampered, expired or "
+        "foreign token) but counts nothing: a HEAD is not a view of the ad.",
+        {204: "The token is valid; nothing was counted.", 400: "The token is not valid."},
+    )
+    def head(self, request, token: str): ...
+
+    @_options_schema("v1_ads_impression_options")
+    def options(self, request, token: str): ...
 
 
-class ClickView(HotPathView):
+class ClickDocs(HotPathDocs):
     @extend_schema(
         summary="Click-through: redirects to the advertiser",
         description=(
@@ -472,23 +530,203 @@ class ClickView(HotPathView):
             "per served ad. A tampered, expired or foreign token answers 400 and counts "
             "nothing; it never redirects."
         ),
-        responses={
-            302: OpenApiResponse(
-                description="Redirect (Location header) to the creative's click-through URL."
-            ),
-            **ERROR_400,
-            **ERROR_404,
-            **ERROR_503,
+        responses=CLICK_RESPONSES,
+    )
+    def get(self, request, token: str): ...
+
+    @_head_schema(
+        "v1_ads_click_head",
+        "Answers as GET would (302 with the same Location, 400, 404) but counts nothing: "
+        "link previewers and checkers send HEAD, and a HEAD is not a click.",
+        {
+            302: "Redirect (Location header) to the creative's click-through URL; not counted.",
+            400: "The token is not valid.",
+            404: "The ad no longer exists.",
         },
     )
-    def get(self, request, token: str):
+    def head(self, request, token: str): ...
+
+    @_options_schema("v1_ads_click_options")
+    def options(self, request, token: str): ...
+
+
+# ---------------------------------------------------------------------------------------------
+# The views: plain Django views. A DRF view would run content negotiation, authentication,
+# permission and throttle checks and a renderer on every request; the hot path needs none of
+# them (anonymous, a few hand-checked parameters, JSON it writes itself) and cannot afford
+# them. Each view is documented by a schema-only DRF view (its ``docs``, above) that
+# drf-spectacular reads and nothing routes.
+
+NO_STORE_HEADERS = {"Cache-Control": NO_STORE}
+
+
+def _headless(response: HttpResponse) -> HttpResponse:
+    """GET's answer as HEAD gives it: the same status and headers (Content-Length too), no
+    body (not every WSGI server drops a HEAD's body itself)."""
+    response["Content-Length"] = str(len(response.content))
+    response.content = b""
+    return response
+
+
+class HotPathView(View):
+    """Base of the hot-path views: Django's request in, a finished response out.
+
+    An API error a handler raises (``ValidationError``, ``NotFound``) is answered at once in
+    the API's error format, by the function that writes it for DRF's exception handler
+    (``cms.api.errors.api_error``); Redis not answering is a 503 with Retry-After. Every
+    answer is ``no-store``. Methods a view does not serve answer 405 in the error format with
+    ``Allow``; OPTIONS answers 200 with ``Allow`` and the view's metadata (the shape DRF's
+    OPTIONS answers elsewhere in the API); HEAD answers what GET answers, without a body.
+    """
+
+    http_method_names = ["get", "head", "options"]
+    docs: type[APIView]  # the schema-only view that documents this one
+    name = ""  # the metadata OPTIONS answers
+    description = ""
+    allow = ""  # set per subclass: the methods it serves, as Allow lists them
+    metadata = b""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.allow = ", ".join(m.upper() for m in cls.http_method_names if hasattr(cls, m))
+        cls.metadata = _json(
+            {
+                "name": cls.name,
+                "description": cls.description,
+                "renders": ["application/json"],
+                "parses": [],  # request bodies are never read
+            }
+        ).encode()
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponse]:
+        # No CSRF check: the views are anonymous and sendBeacon POSTs carry no token.
+        view = csrf_exempt(super().as_view(**initkwargs))
+        # drf-spectacular documents the DRF views it finds through ``callback.cls`` (which
+        # APIView.as_view sets): point it at the schema-only view.
+        view.cls = cls.docs
+        view.initkwargs = {}
+        return view
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        method = request.method.lower()
+        handler = getattr(self, method, None) if method in self.http_method_names else None
+        if handler is None:
+            return self.http_method_not_allowed(request)
+        try:
+            response = handler(request, *args, **kwargs)
+        except APIException as exc:
+            response = api_error(exc, headers=NO_STORE_HEADERS)
+        except REDIS_DOWN:
+            log.exception("Ad serving: the counter store did not answer")
+            response = api_error(ServiceUnavailable(), headers=NO_STORE_HEADERS)
+        return _headless(response) if method == "head" else response
+
+    def http_method_not_allowed(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        return api_error(
+            MethodNotAllowed(request.method),
+            headers={"Allow": self.allow, "Cache-Control": NO_STORE},
+        )
+
+    def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return HttpResponse(
+            self.metadata,
+            content_type="application/json",
+            headers={"Allow": self.allow, "Cache-Control": NO_STORE},
+        )
+
+    def head(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.get(request, *args, **kwargs)  # dispatch drops the body
+
+
+class AdDecisionView(HotPathView):
+    """GET /api/v1/ads/: the ads of a page. HEAD makes the same decision (it counts nothing)."""
+
+    docs = AdDecisionDocs
+    name = "Ad decision"
+    description = "The ads of a page: one creative (or null) per slot."
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        slots, context = parse_request(query_params(request.META.get("QUERY_STRING", "")))
+        now = timezone.now()
+        decision = serve_page(slots, context, now=now, rng=_rng)
+        return HttpResponse(
+            render_decision(decision, context.viewer, _base_url(request), now),
+            content_type="application/json",
+            headers=NO_STORE_HEADERS,
+        )
+
+
+class ImpressionView(HotPathView):
+    """The impression beacon: GET (pixel) or POST (sendBeacon) count; HEAD does not."""
+
+    docs = ImpressionDocs
+    http_method_names = ["get", "post", "head", "options"]
+    name = "Impression beacon"
+    description = "Counts a served ad once: GET for an image pixel, POST for sendBeacon."
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        data = _verified(IMPRESSION, token)
+        tracking.record(
+            IMPRESSION,
+            data,
+            user_agent=request.META.get("HTTP_USER_AGENT"),
+            now=timezone.now(),
+        )
+        return HttpResponse(status=204, headers=NO_STORE_HEADERS)
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        return self.get(request, token)
+
+    def head(self, request: HttpRequest, token: str) -> HttpResponse:
+        # A HEAD is not a view of the ad (link checkers, previewers): the token is checked,
+        # nothing is counted.
+        _verified(IMPRESSION, token)
+        return HttpResponse(status=204, headers=NO_STORE_HEADERS)
+
+
+def _redirect(destination: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(destination)
+    response["Cache-Control"] = NO_STORE
+    response["Referrer-Policy"] = "no-referrer-when-downgrade"
+    return response
+
+
+class ClickView(HotPathView):
+    """The click redirect: GET counts the click and redirects; HEAD redirects, counting
+    nothing (link previewers send HEAD before, or instead of, a click)."""
+
+    docs = ClickDocs
+    name = "Click redirect"
+    description = "Redirects to the creative's stored destination, counting the click once."
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
         data = _verified(CLICK, token)
         destination = tracking.record_click(
             data, user_agent=request.META.get("HTTP_USER_AGENT"), now=timezone.now()
         )
         if destination is None:
             raise NotFound("This ad no longer exists.")
-        response = HttpResponseRedirect(destination)
-        response["Cache-Control"] = NO_STORE
-        response["Referrer-Policy"] = "no-referrer-when-downgrade"
-        return response
+        return _redirect(destination)
+
+    def head(self, request: HttpRequest, token: str) -> HttpResponse:
+        data = _verified(CLICK, token)
+        destination = tracking.click_destination(data.creative_id)
+        if destination is None:
+            raise NotFound("This ad no longer exists.")
+        return _redirect(destination)
+
+
+def document_head_and_options(endpoints: list[tuple]) -> list[tuple]:
+    """Schema preprocessing hook: drf-spectacular leaves HEAD and OPTIONS out of every path;
+    the hot path documents its own (HEAD counts nothing there, which clients need to know)."""
+    extra = [
+        (path, path_regex, method, callback)
+        for path, path_regex, _, callback in endpoints
+        if isinstance(getattr(callback, "cls", None), type)
+        and issubclass(callback.cls, HotPathDocs)
+        for method in ("HEAD", "OPTIONS")
+    ]
+    return [*endpoints, *extra]  # drf-spectacular drops the duplicates
