@@ -15,7 +15,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 if TYPE_CHECKING:  # for the type checker only: the models import these querysets
-    from cms.models import Article, Topic
+    from cms.models import Article, Topic  # noqa: F401  # named in the base classes
 
 
 def _now(at: datetime | None) -> datetime:

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 if TYPE_CHECKING:  # for the type checker only: the models import these querysets
-    from sponsors.models import Campaign, Creative, Slot
+    from sponsors.models import Campaign, Creative, Slot  # noqa: F401  # named in the base classes
 
 
 def _now(at: datetime | None) -> datetime:
