@@ -246,7 +246,7 @@ class ArticleBlock(models.Model):
         return f"{self.get_kind_display()} {self.position}"
 
     def clean(self) -> None:
-        required = {
+        required: dict[str, tuple[str, str]] = {
             self.Kind.PARAGRAPH: ("text", "A paragraph needs text."),
             self.Kind.HEADING: ("text", "A heading needs text."),
             self.Kind.QUOTE: ("text", "A pull quote needs the quoted words."),

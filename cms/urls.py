@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -15,7 +15,7 @@ def health(request):
     return JsonResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("health/", health, name="health"),
     # The ad-serving hot path first, not behind a walk through every router.
     *ads_urlpatterns,

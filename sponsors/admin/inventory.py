@@ -143,7 +143,7 @@ class SlotAdmin(admin.ModelAdmin):
 
     @admin.display(description="live creatives", ordering="live_count")
     def live_creatives(self, slot: Slot) -> int:
-        return slot.live_count
+        return slot.live_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="preview")
     def preview(self, slot: Slot):
@@ -300,7 +300,7 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.display(description="delivered / goal", ordering="delivered")
     def delivery(self, campaign: Campaign) -> str:
         goal = f"{campaign.impression_goal:,}" if campaign.impression_goal else "no goal"
-        return f"{campaign.delivered:,} / {goal}"
+        return f"{campaign.delivered:,} / {goal}"  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="frequency cap")
     def cap(self, campaign: Campaign) -> str:
@@ -310,7 +310,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description="creatives", ordering="creatives_n")
     def creative_count(self, campaign: Campaign) -> int:
-        return campaign.creatives_n
+        return campaign.creatives_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.action(description="Pause selected campaigns", permissions=["change"])
     def pause(self, request, queryset):

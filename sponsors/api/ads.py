@@ -165,7 +165,7 @@ def _parse_strictly(params) -> tuple[list[str], PageContext]:
         try:
             value = _split(params.get(name), name=name, pattern=pattern, limit=limit)
         except ValidationError as exc:
-            errors.update(exc.detail)
+            errors.update(exc.detail)  # type: ignore[arg-type]  # _split raises field errors
             continue
         if name == "slots":
             slots = value

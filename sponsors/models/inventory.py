@@ -119,7 +119,7 @@ class Slot(InventoryModel):
 
     @property
     def accepted_kinds(self) -> list[str]:
-        kinds = []
+        kinds: list[str] = []
         if self.accepts_image:
             kinds.append(Creative.Kind.IMAGE)
         if self.accepts_text:
@@ -134,7 +134,7 @@ class Slot(InventoryModel):
         if kind == Creative.Kind.IMAGE and not self.is_flexible:
             if width is None or height is None:
                 return f"{self.key} needs an image of at most {self.size_label} px"
-            if width > self.width or height > self.height:
+            if width > self.width or height > self.height:  # type: ignore[operator]  # not flexible: sized
                 return f"{width} x {height} px image does not fit {self.key} ({self.size_label} px)"
         return None
 
