@@ -299,7 +299,7 @@ def _set_topics(submission: Submission, topics: list[Topic]) -> None:
 def submission_rate() -> tuple[int, int, str]:
     """(how many, per how many seconds, period name) from ``DEFAULT_THROTTLE_RATES``."""
     rate = api_settings.DEFAULT_THROTTLE_RATES.get("submissions") or DEFAULT_RATE
-    number, period = rate.split("/")  # type: ignore[union-attr]  # a str: the stubs say a number
+    number, period = rate.split("/")  # type: ignore[union-attr]  # "N/period": DRF stubs say a number
     seconds, name = _PERIODS[period.strip()[0].lower()]
     return int(number), seconds, name
 

@@ -271,7 +271,7 @@ class RedisCounters:
         connection broke (safe for the record script: its receipt makes a repeat count
         nothing)."""
         connection = self._connection()
-        packed = [hiredis.pack_command(args)]  # type: ignore[arg-type]  # its stub says a 1-tuple
+        packed = [hiredis.pack_command(args)]  # type: ignore[arg-type]  # hiredis stub: a 1-tuple
         try:
             connection.send_packed_command(packed, check_health=False)
             return connection.read_response()
