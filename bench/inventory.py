@@ -111,7 +111,7 @@ def add_creatives(
                 cta_label="Find out more",
             )
         else:
-            template = templates[(slot.width, slot.height)]
+            template = templates[(slot.width, slot.height)]  # type: ignore[index]  # image slots here are sized
             fields.update(
                 kind=Creative.Kind.IMAGE,
                 image=template.image.name,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
@@ -166,7 +167,7 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     @admin.display(description="article")
     def article_link(self, obj: Submission) -> str:
-        if not obj.article_id:
+        if obj.article is None:
             return "-"
         url = reverse("admin:cms_article_change", args=[obj.article_id])
         return format_html('<a href="{}">{}</a>', url, obj.article.get_status_display())
@@ -210,7 +211,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             "submissions": [(item, plain_html(item.headline)) for item in submissions],
             "form": form,
             "bulk": bulk,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/cms/submission/reject.html", context)
 

@@ -170,7 +170,7 @@ class SafeImageField(models.ImageField):
         kwargs["validators"] = validators
         super().__init__(*args, **kwargs)
 
-    def formfield(self, **kwargs: Any) -> forms.Field:
+    def formfield(self, **kwargs: Any) -> forms.Field | None:
         return super().formfield(**{"form_class": SafeImageFormField, **kwargs})
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
@@ -193,7 +193,7 @@ def build_renditions(name: str, widths: dict[str, int] | None = None) -> dict[st
     with default_storage.open(name, "rb") as fh:
         source = Image.open(io.BytesIO(fh.read()))
         source.load()
-    fmt = source.format if source.format != "GIF" else "PNG"
+    fmt: str = source.format if source.format != "GIF" else "PNG"  # type: ignore[assignment]  # a file Pillow opened has its format
     ext = ALLOWED_FORMATS[fmt]
     stem = PurePosixPath(name).stem
     result: dict[str, Any] = {

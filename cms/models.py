@@ -51,6 +51,7 @@ class AutoSlugMixin(models.Model):
     """
 
     slug_source: str  # the field the slug is made from, e.g. "name"
+    slug: str  # each model declares its own SlugField
 
     class Meta:
         abstract = True
@@ -58,6 +59,7 @@ class AutoSlugMixin(models.Model):
     def save(self, *args, **kwargs) -> None:
         if not self.slug:
             field = self._meta.get_field("slug")
+            assert isinstance(field, models.SlugField)
             self.slug = unique_slug(
                 field.model,
                 getattr(self, self.slug_source),
@@ -265,7 +267,7 @@ class ArticleBlock(models.Model):
         return f"{self.get_kind_display()} {self.position}"
 
     def clean(self) -> None:
-        required = {
+        required: dict[str, tuple[str, str]] = {
             self.Kind.PARAGRAPH: ("text", "A paragraph needs text."),
             self.Kind.HEADING: ("text", "A heading needs text."),
             self.Kind.QUOTE: ("text", "A pull quote needs the quoted words."),

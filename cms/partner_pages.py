@@ -71,7 +71,7 @@ def _partner_or_403(request):
 class PartnerLoginView(auth_views.LoginView):
     template_name = "cms/partners/login.html"
     redirect_authenticated_user = True
-    next_page = reverse_lazy("partners:home")
+    next_page = reverse_lazy("partners:home")  # type: ignore[assignment]  # a lazy URL, resolved on use
 
 
 @login_required(login_url=LOGIN_URL)

@@ -8,18 +8,21 @@ reach the models' choices and related models through ``self.model``, never by im
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.utils import timezone
+
+if TYPE_CHECKING:  # for the type checker only: the models import these querysets
+    from cms.models import Article, Topic  # noqa: F401  # named in the base classes
 
 
 def _now(at: datetime | None) -> datetime:
     return at or timezone.now()
 
 
-class ArticleQuerySet(models.QuerySet):
+class ArticleQuerySet(models.QuerySet["Article"]):
     def _related(self, name: str) -> Any:
         """The model at the other end of relation ``name`` (an ordered link, a block)."""
         return self.model._meta.get_field(name).related_model
@@ -77,6 +80,6 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(topics__slug=topic_slug)
 
 
-class TopicQuerySet(models.QuerySet):
-    def for_slug(self, slug: str):
+class TopicQuerySet(models.QuerySet["Topic"]):
+    def for_slug(self, slug: str) -> Topic:
         return self.get(slug=slug)

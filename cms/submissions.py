@@ -17,7 +17,7 @@ import math
 import re
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Required, TypedDict
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -58,6 +58,16 @@ TEXT_FIELDS = [
     ("hero_alt", 300, False),
 ]
 ATTRIBUTION_MAX = 200
+
+
+class Block(TypedDict, total=False):
+    """A body block as stored (``Submission.body``): its type and text, or a list's items."""
+
+    type: Required[str]  # one of BLOCK_TYPES
+    text: str
+    items: list[str]
+    attribution: str  # quotes only
+
 
 _PERIODS = {"s": (1, "second"), "m": (60, "minute"), "h": (3600, "hour"), "d": (86400, "day")}
 
@@ -115,7 +125,7 @@ def _rich(value: Any) -> str:
     return clean_rich_text(str(value or "").replace("\x00", ""))
 
 
-def _clean_block(block: Any) -> dict:
+def _clean_block(block: Any) -> Block:
     if not isinstance(block, dict):
         raise ValidationError("each block must be an object with a “type”.")
     kind = block.get("type")
@@ -155,7 +165,7 @@ def _clean_block(block: Any) -> dict:
     return {"type": kind, "text": text, "attribution": attribution}
 
 
-def clean_blocks(blocks: Any) -> list[dict]:
+def clean_blocks(blocks: Any) -> list[Block]:
     """Validate and sanitize body blocks; raise ValidationError({"body": [...]}) if unusable."""
     if not isinstance(blocks, list):
         raise ValidationError({"body": ["Send the body as a list of blocks."]}, code="invalid")
@@ -179,7 +189,7 @@ _BULLET = re.compile(r"^\s*[-*•]\s+")
 _ATTRIBUTION = re.compile(r"^(—|--|-)\s*")
 
 
-def text_to_blocks(text: str) -> list[dict]:
+def text_to_blocks(text: str) -> list[Block]:
     """Turn plain text into blocks.
 
     Blank lines separate blocks. A block starting with ``## `` is a heading; one whose lines
@@ -187,7 +197,7 @@ def text_to_blocks(text: str) -> list[dict]:
     with ``>`` is a pull quote (a last line ``> — Name`` is its attribution); anything else is
     a paragraph.
     """
-    blocks: list[dict] = []
+    blocks: list[Block] = []
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     for chunk in re.split(r"\n[ \t]*\n", text):
         lines = [line.strip() for line in chunk.splitlines() if line.strip()]
@@ -231,7 +241,7 @@ def _clean_text_fields(values: dict[str, Any], *, partial: bool) -> dict[str, st
     return cleaned
 
 
-def _body(values: dict[str, Any]) -> list[dict] | None:
+def _body(values: dict[str, Any]) -> list[Block] | None:
     has_blocks = values.get("body") not in (None, [], "")
     has_text = bool((values.get("body_text") or "").strip())
     if has_blocks and has_text:
@@ -289,7 +299,7 @@ def _set_topics(submission: Submission, topics: list[Topic]) -> None:
 def submission_rate() -> tuple[int, int, str]:
     """(how many, per how many seconds, period name) from ``DEFAULT_THROTTLE_RATES``."""
     rate = api_settings.DEFAULT_THROTTLE_RATES.get("submissions") or DEFAULT_RATE
-    number, period = rate.split("/")
+    number, period = rate.split("/")  # type: ignore[union-attr]  # "N/period": DRF stubs say a number
     seconds, name = _PERIODS[period.strip()[0].lower()]
     return int(number), seconds, name
 
@@ -443,7 +453,9 @@ def _article_from(submission: Submission) -> Article:
         with submission.hero_image.open("rb") as source:
             data = source.read()
         article.hero_image.save(
-            PurePosixPath(submission.hero_image.name).name, ContentFile(data), save=False
+            PurePosixPath(submission.hero_image.name).name,  # type: ignore[arg-type]  # a set file has a name
+            ContentFile(data),
+            save=False,
         )
     article.save()
     for position, block in enumerate(submission.body):
@@ -473,16 +485,16 @@ def submission_approve(
     None when the submission had already been decided (nothing changes then).
     """
     _moderator(by)
-    submission = _lock_pending(submission)
-    if submission is None:
+    locked = _lock_pending(submission)
+    if locked is None:
         return None
-    article = _article_from(submission)
-    Sponsorship.objects.create(article=article, sponsor=submission.sponsor, label=default_label())
-    submission.status = Submission.Status.APPROVED
-    submission.decided_by = by
-    submission.decided_at = now or timezone.now()
-    submission.article = article
-    submission.save(update_fields=["status", "decided_by", "decided_at", "article", "updated_at"])
+    article = _article_from(locked)
+    Sponsorship.objects.create(article=article, sponsor=locked.sponsor, label=default_label())
+    locked.status = Submission.Status.APPROVED
+    locked.decided_by = by
+    locked.decided_at = now or timezone.now()
+    locked.article = article
+    locked.save(update_fields=["status", "decided_by", "decided_at", "article", "updated_at"])
     return article
 
 
@@ -502,14 +514,14 @@ def submission_reject(
     """Reject a pending submission with a reason the partner will see; False if decided."""
     _moderator(by)
     reason = clean_reason(reason)
-    submission = _lock_pending(submission)
-    if submission is None:
+    locked = _lock_pending(submission)
+    if locked is None:
         return False
-    submission.status = Submission.Status.REJECTED
-    submission.rejection_reason = reason
-    submission.decided_by = by
-    submission.decided_at = now or timezone.now()
-    submission.save(
+    locked.status = Submission.Status.REJECTED
+    locked.rejection_reason = reason
+    locked.decided_by = by
+    locked.decided_at = now or timezone.now()
+    locked.save(
         update_fields=["status", "rejection_reason", "decided_by", "decided_at", "updated_at"]
     )
     return True

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -34,10 +34,10 @@ def health(request: HttpRequest) -> HttpResponse:
             },
             headers=headers,
         )
-    return api_error(MethodNotAllowed(method), headers=headers)
+    return api_error(MethodNotAllowed(method or ""), headers=headers)
 
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("health/", health, name="health"),
     # The ad-serving hot path first, not behind a walk through every router.
     *ads_urlpatterns,

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from cms.models import Topic
 from sponsors import versions
 from sponsors.models import Campaign, Creative, Slot
 from sponsors.models.inventory import slot_misfits
@@ -64,8 +65,8 @@ def creative_save(
     *,
     creative: Creative,
     slots: list[Slot] | None = None,
-    include_topics: list | None = None,
-    exclude_topics: list | None = None,
+    include_topics: list[Topic] | None = None,
+    exclude_topics: list[Topic] | None = None,
 ) -> Creative:
     """Validate and save a creative with its slots and targeting in one transaction."""
     creative.full_clean()
@@ -116,7 +117,8 @@ def campaign_duplicate(
         if original.image:
             with original.image.open("rb") as fh:
                 data = fh.read()
-            creative.image = ContentFile(data, name=original.image.name.rsplit("/", 1)[-1])
+            name = original.image.name.rsplit("/", 1)[-1]  # type: ignore[union-attr]  # a set file has a name
+            creative.image = ContentFile(data, name=name)
         creative.save()
         creative.slots.set(original.slots.all())
         creative.include_topics.set(original.include_topics.all())

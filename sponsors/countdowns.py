@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
@@ -29,7 +29,7 @@ from sponsors.models.countdowns import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 UTC = dt.UTC
 
@@ -118,6 +118,19 @@ class CountdownState:
         return self.state == "closed"
 
 
+class _CommonState(TypedDict):
+    """The fields of a ``CountdownState`` that an open and a closed countdown share."""
+
+    slug: str
+    title: str
+    time_zone: str
+    server_time: dt.datetime
+    closes_at: dt.datetime | None
+    closed_message: str
+    closed_link: ClosedLink | None
+    phases: tuple[PhaseState, ...]
+
+
 def countdown_snapshot(countdown: Countdown) -> CountdownSnapshot:
     """Detach a countdown and its phases (prefetched ones are used: no extra query then)."""
     phases = sorted(countdown.phases.all(), key=lambda p: (p.deadline, p.pk or 0))
@@ -172,7 +185,7 @@ def countdown_state(countdown: CountdownSnapshot, *, now: dt.datetime) -> Countd
         if countdown.closed_link_url
         else None
     )
-    common = {
+    common: _CommonState = {
         "slug": countdown.slug,
         "title": countdown.title,
         "time_zone": countdown.time_zone,
@@ -236,7 +249,7 @@ def countdown_snapshot_for_slug(slug: str) -> CountdownSnapshot | None:
     name = versions.countdown(slug)
     version = versions.read(name)
     if version is not None:
-        snapshot = cache.get(_snapshot_key(slug, version))
+        snapshot: CountdownSnapshot | None = cache.get(_snapshot_key(slug, version))
         if snapshot is not None:
             return snapshot
     countdown = (
@@ -302,6 +315,7 @@ def zoned_datetime(
     if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
         # In a gap, fold=0 reads the time with the offset before the change, fold=1 after.
         before_offset, after_offset = first.utcoffset(), second.utcoffset()
+        assert before_offset is not None and after_offset is not None  # a ZoneInfo's always are
         change = _transition(
             min(first.astimezone(UTC), second.astimezone(UTC)),
             max(first.astimezone(UTC), second.astimezone(UTC)),
@@ -423,7 +437,7 @@ def countdown_extend(
     phase: DeadlinePhase,
     new_deadline: dt.datetime,
     reason: str,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     extended_label: str | None = None,
     now: dt.datetime | None = None,
 ) -> DeadlineExtension:

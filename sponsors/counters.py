@@ -31,10 +31,11 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache as memoize
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import hiredis
 import redis
@@ -47,6 +48,9 @@ from sponsors import versions
 from sponsors.decision import DAY, HOUR, PERIOD_SECONDS
 from sponsors.models import Campaign, Creative, DeliveryCounter, FlushedBatch, Slot, TrackingReceipt
 from sponsors.versions import uses_redis
+
+if TYPE_CHECKING:
+    from redis.commands.core import Script
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +138,7 @@ def upsert_counts(rows: Iterable[tuple[date, int, int, dict[str, int]]]) -> None
         for start in range(0, len(ordered), 100):
             chunk = ordered[start : start + 100]
             values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            params: list = []
+            params: list[str | int | None] = []
             for day, creative_id, slot_id, counts in chunk:
                 params += [connection.ops.adapt_datefield_value(day), creative_id, slot_id]
                 params += [counts.get(c, 0) for c in COLUMNS]
@@ -190,7 +194,33 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-def _block_with_kernel_timeout(sock, timeout: float | None) -> None:
+class _Connection(Protocol):
+    """What the hot path uses of the redis-py connection it keeps per thread."""
+
+    _sock: socket.socket | None  # None until connected
+
+    @property
+    def socket_timeout(self) -> float | None: ...
+
+    def connect(self) -> None: ...
+
+    def disconnect(self) -> None: ...
+
+    def send_packed_command(self, command: list[bytes], check_health: bool = ...) -> None: ...
+
+    def read_response(self) -> Any: ...
+
+
+# A command's arguments, as hiredis packs them.
+CommandArg = str | int | float | bytes
+
+
+class _ScriptCall(TypedDict):
+    keys: list[str]
+    args: list[CommandArg]
+
+
+def _block_with_kernel_timeout(sock: socket.socket, timeout: float | None) -> None:
     """Make the hot path's socket blocking, with its timeout enforced by the kernel.
 
     A Python socket with a timeout polls before every send and receive (a system call
@@ -210,7 +240,7 @@ class RedisCounters:
     def __init__(self) -> None:
         from django_redis import get_redis_connection
 
-        self.client = get_redis_connection("default")
+        self.client: redis.Redis = get_redis_connection("default")
         self._local = threading.local()
         self.record_script = self.client.register_script(RECORD_SCRIPT)
         # Keys carry the cache's prefix and version (several installs may share one Redis).
@@ -220,30 +250,28 @@ class RedisCounters:
         self.version_key = self.key(versions.INVENTORY)  # read with the counters
         self.seeded_key = self.key(SEEDED_KEY)
 
-    def _connection(self):
+    def _connection(self) -> _Connection:
         """This thread's own connection for the hot path, kept (not returned to the pool).
 
         Taking a connection from redis-py's pool polls its socket first (several system
         calls); the hot path makes one call per request, so it keeps one per thread.
         """
-        held = getattr(self._local, "held", None)
+        held: tuple[int, _Connection] | None = getattr(self._local, "held", None)
         if held is None or held[0] != _fork_generation:  # new thread, or a forked worker
-            held = self._local.held = (
-                _fork_generation,
-                self.client.connection_pool.make_connection(),
-            )
+            made: _Connection = self.client.connection_pool.make_connection()  # type: ignore[assignment]  # the pool makes redis.Connection objects
+            held = self._local.held = (_fork_generation, made)
         connection = held[1]
         if connection._sock is None:
             connection.connect()
-            _block_with_kernel_timeout(connection._sock, connection.socket_timeout)
+            _block_with_kernel_timeout(connection._sock, connection.socket_timeout)  # type: ignore[arg-type]  # connect() set it
         return connection
 
-    def command(self, *args):
+    def command(self, *args: CommandArg) -> Any:
         """Send one command on this thread's connection; reconnect and retry once if the
         connection broke (safe for the record script: its receipt makes a repeat count
         nothing)."""
         connection = self._connection()
-        packed = [hiredis.pack_command(args)]
+        packed = [hiredis.pack_command(args)]  # type: ignore[arg-type]  # hiredis stub: a 1-tuple
         try:
             connection.send_packed_command(packed, check_health=False)
             return connection.read_response()
@@ -253,7 +281,7 @@ class RedisCounters:
             connection.send_packed_command(packed, check_health=False)
             return connection.read_response()
 
-    def run_script(self, script, keys: list, args: list):
+    def run_script(self, script: Script, keys: list[str], args: list[CommandArg]) -> Any:
         """EVALSHA on the hot-path connection; loads the script when Redis does not know it."""
         try:
             return self.command("EVALSHA", script.sha, len(keys), *keys, *args)
@@ -278,7 +306,7 @@ class RedisCounters:
         counted, raw = self.run_script(self.record_script, **self._script_call(event))
         return bool(counted), raw.decode() if raw else None
 
-    def _script_call(self, event: TrackedEvent) -> dict:
+    def _script_call(self, event: TrackedEvent) -> _ScriptCall:
         keys = [
             self.key(f"ads:seen:{event.receipt}"),
             self.key(PENDING_KEY),
@@ -289,7 +317,7 @@ class RedisCounters:
             keys.append(
                 self.key(cap_key(event.campaign_id, event.viewer, event.cap_period, event.at))
             )
-        args = [
+        args: list[CommandArg] = [
             receipt_ttl(),
             _field(event.day, event.creative_id, event.slot_id, event.column),
             "1" if event.billable_impression else "0",
@@ -299,18 +327,40 @@ class RedisCounters:
 
     # -- reading (decision.CounterReader)
 
-    def read(self, *, campaigns, caps, viewer, now):
+    def read(
+        self,
+        *,
+        campaigns: Iterable[int],
+        caps: Iterable[tuple[int, str]],
+        viewer: str | None,
+        now: datetime,
+    ) -> tuple[dict[int, int], dict[tuple[int, str], int]]:
         delivered, seen, _ = self._read(campaigns, caps, viewer, now, with_version=False)
         return delivered, seen
 
-    def read_versioned(self, *, campaigns, caps, viewer, now):
+    def read_versioned(
+        self,
+        *,
+        campaigns: Iterable[int],
+        caps: Iterable[tuple[int, str]],
+        viewer: str | None,
+        now: datetime,
+    ) -> tuple[dict[int, int], dict[tuple[int, str], int], str | None]:
         """``read`` plus the inventory version, in the same round trip."""
         return self._read(campaigns, caps, viewer, now, with_version=True)
 
-    def _read(self, campaigns, caps, viewer, now, *, with_version: bool):
+    def _read(
+        self,
+        campaigns: Iterable[int],
+        caps: Iterable[tuple[int, str]],
+        viewer: str | None,
+        now: datetime,
+        *,
+        with_version: bool,
+    ) -> tuple[dict[int, int], dict[tuple[int, str], int], str | None]:
         """Version, campaign totals and cap counts: one MGET (one round trip)."""
         campaigns = list(campaigns)
-        cap_list = list(caps) if viewer else []
+        cap_list: list[tuple[int, str]] = list(caps) if viewer else []
         if not (with_version or campaigns or cap_list):
             return {}, {}, None
         keys = [self.version_key]
@@ -319,7 +369,7 @@ class RedisCounters:
             keys += [self.delivered_key(c) for c in campaigns]
         if cap_list:
             ts = now.timestamp()
-            keys += [self.key(cap_key(c, viewer, p, ts)) for c, p in cap_list]
+            keys += [self.key(cap_key(c, viewer, p, ts)) for c, p in cap_list]  # type: ignore[arg-type]  # no caps without a viewer
         values = self.command("MGET", *keys)
         version = values[0].decode() if values[0] else None
         delivered: dict[int, int] = {}
@@ -368,7 +418,9 @@ class FlushReport:
     dropped: int = 0  # events of creatives or slots deleted since they were served
 
 
-def _parse_batch(raw: dict) -> dict[tuple[date, int, int], dict[str, int]]:
+def _parse_batch(
+    raw: Mapping[bytes | str, bytes | str],
+) -> dict[tuple[date, int, int], dict[str, int]]:
     rows: dict[tuple[date, int, int], dict[str, int]] = defaultdict(dict)
     for key, value in raw.items():
         key = key.decode() if isinstance(key, bytes) else key
@@ -393,7 +445,7 @@ def apply_batch(store: RedisCounters, name: str, report: FlushReport) -> None:
     slot_ids = {s for _, _, s in rows}
     live_creatives = set(Creative.objects.filter(pk__in=creative_ids).values_list("pk", flat=True))
     live_slots = set(Slot.objects.filter(pk__in=slot_ids).values_list("pk", flat=True))
-    kept = []
+    kept: list[tuple[date, int, int, dict[str, int]]] = []
     events = 0
     for (day, creative_id, slot_id), counts in rows.items():
         if creative_id in live_creatives and slot_id in live_slots:
@@ -468,7 +520,14 @@ class DatabaseCounters:
     def record_versioned(self, event: TrackedEvent) -> tuple[bool, str | None]:
         return self.record(event), versions.read(versions.INVENTORY)
 
-    def read_versioned(self, *, campaigns, caps, viewer, now):
+    def read_versioned(
+        self,
+        *,
+        campaigns: Iterable[int],
+        caps: Iterable[tuple[int, str]],
+        viewer: str | None,
+        now: datetime,
+    ) -> tuple[dict[int, int], dict[tuple[int, str], int], str | None]:
         delivered, seen = self.read(campaigns=campaigns, caps=caps, viewer=viewer, now=now)
         return delivered, seen, versions.read(versions.INVENTORY)
 
@@ -484,7 +543,14 @@ class DatabaseCounters:
             except ValueError:
                 cache.set(key, 1, PERIOD_SECONDS[event.cap_period] + 60)
 
-    def read(self, *, campaigns, caps, viewer, now):
+    def read(
+        self,
+        *,
+        campaigns: Iterable[int],
+        caps: Iterable[tuple[int, str]],
+        viewer: str | None,
+        now: datetime,
+    ) -> tuple[dict[int, int], dict[tuple[int, str], int]]:
         delivered: dict[int, int] = {}
         if campaigns:
             keys = {f"ads:delivered:{c}": c for c in campaigns}
@@ -544,4 +610,5 @@ __all__ = [
     "TrackedEvent",
     "get_counters",
     "upsert_counts",
+    "uses_redis",
 ]

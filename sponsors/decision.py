@@ -38,7 +38,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from random import Random
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # for the type checker only: the decision imports nothing of Django's
+    from sponsors.countdowns import CountdownSnapshot
 
 # Draws whose counters are read together, per slot and tier, the first time a tier is
 # tried (the first draw usually qualifies); then draws per later round, and rounds before
@@ -92,7 +95,7 @@ class CreativeEntry:
     payload: dict[str, Any]  # the API's creative fields that do not depend on the request
     is_active: bool = True
     campaign_is_active: bool = True
-    countdown: Any = None  # a CountdownSnapshot (sponsors.countdowns) shown with the ad
+    countdown: CountdownSnapshot | None = None  # shown with the ad
     closes: float | None = None  # when its countdown closes, if the strip stops then
 
     @property
@@ -211,7 +214,14 @@ class CounterReader(Protocol):
 class NoCounters:
     """A reader for when nothing has been delivered yet (tests, previews without counters)."""
 
-    def read(self, *, campaigns, caps, viewer, now):
+    def read(
+        self,
+        *,
+        campaigns: set[int],
+        caps: set[tuple[int, str]],
+        viewer: str | None,
+        now: datetime,
+    ) -> tuple[dict[int, int], dict[tuple[int, str], int]]:
         return {c: 0 for c in campaigns}, {k: 0 for k in caps}
 
 

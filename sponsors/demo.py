@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.core.files.base import ContentFile
@@ -23,7 +24,7 @@ from cms.submissions import submission_create
 from sponsors.models import DisclosureLabel, Partner, Sponsor, Sponsorship
 from sponsors.sponsorships import PARTNERS_GROUP
 
-SPONSORS = [
+SPONSORS: list[dict[str, Any]] = [
     {
         "slug": "reelhouse",
         "name": "Reelhouse",

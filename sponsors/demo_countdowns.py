@@ -67,8 +67,10 @@ def load(*, admin_password: str) -> list[str]:
     countdown = Countdown.objects.prefetch_related("phases").get(pk=countdown.pk)
     state = countdown_state(countdown_snapshot(countdown), now=now)
     if state.is_open:
-        shown = f"“{state.label}” until {format_local(state.deadline, ZONE)}" + (
-            f" (was {format_local(state.original_deadline, ZONE)})" if state.extended else ""
+        shown = f"“{state.label}” until {format_local(state.deadline, ZONE)}" + (  # type: ignore[arg-type]  # open: it has one
+            f" (was {format_local(state.original_deadline, ZONE)})"  # type: ignore[arg-type]  # open: it has one
+            if state.extended
+            else ""
         )
     else:
         shown = "closed"

@@ -16,20 +16,23 @@ decision anywhere serves the change.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime
+from random import Random
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cms.images import rendition_urls
 from sponsors import versions
 from sponsors.countdowns import countdown_snapshot
-from sponsors.counters import get_counters
+from sponsors.counters import CounterStore, get_counters
 from sponsors.decision import (
     CreativeEntry,
     Inventory,
+    PageContext,
     PageDecision,
     SlotEntry,
     TierPool,
@@ -56,7 +59,7 @@ def get_inventory(version: str | None = None) -> Inventory:
     if memo is not None and memo[0] == version:
         return memo[1]
     key = SNAPSHOT_KEY.format(version=version)
-    inventory = cache.get(key)
+    inventory: Inventory | None = cache.get(key)
     if inventory is None:
         inventory = build_inventory()
         cache.set(key, inventory, SNAPSHOT_TTL)
@@ -67,11 +70,18 @@ def get_inventory(version: str | None = None) -> Inventory:
 class VersionCheckingReader:
     """A counter reader whose first round trip also reads the inventory version."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store: CounterStore) -> None:
         self.store = store
-        self.version: Any = _UNSET
+        self.version: str | None = _UNSET  # _UNSET until the first read
 
-    def read(self, *, campaigns, caps, viewer, now):
+    def read(
+        self,
+        *,
+        campaigns: set[int],
+        caps: set[tuple[int, str]],
+        viewer: str | None,
+        now: datetime,
+    ) -> tuple[dict[int, int], dict[tuple[int, str], int]]:
         if self.version is _UNSET:
             delivered, seen, self.version = self.store.read_versioned(
                 campaigns=campaigns, caps=caps, viewer=viewer, now=now
@@ -85,7 +95,9 @@ class VersionCheckingReader:
         return self.version
 
 
-def serve_page(slot_keys, context, *, now: datetime, rng) -> PageDecision:
+def serve_page(
+    slot_keys: Sequence[str], context: PageContext, *, now: datetime, rng: Random
+) -> PageDecision:
     """The decision as the API serves it, in one cache round trip when warm.
 
     Decides optimistically with this process's snapshot while the counters it needs and the
@@ -117,7 +129,7 @@ def forget_memo() -> None:
 # Building a snapshot from the database
 
 
-def _creative_payload(creative) -> dict[str, Any]:
+def _creative_payload(creative: Creative) -> dict[str, Any]:
     """The API's creative fields that do not depend on the request (URLs made absolute later)."""
     image = None
     text = None
@@ -146,10 +158,14 @@ def _creative_payload(creative) -> dict[str, Any]:
     }
 
 
-def creative_entry(creative) -> CreativeEntry:
+def creative_entry(creative: Creative) -> CreativeEntry:
     """Snapshot entry of a creative whose campaign and topics are loaded."""
     campaign = creative.campaign
-    countdown = countdown_snapshot(creative.countdown) if creative.countdown_id else None
+    countdown = (
+        countdown_snapshot(creative.countdown)  # type: ignore[arg-type]  # countdown_id is set
+        if creative.countdown_id
+        else None
+    )
     # A strip that stops with its countdown stops at the last deadline, by the clock.
     stops = creative.when_countdown_closes == Creative.WhenCountdownCloses.STOP
     closes = None
@@ -194,6 +210,7 @@ def build_inventory(
     creatives so the slot preview can say why they do not serve.
     """
     at = at or timezone.now()
+    slots: QuerySet[Slot] | list[Slot]  # the rows, then the list of them
     slots = Slot.objects.all()
     if slot_keys is not None:
         slots = slots.filter(key__in=slot_keys)

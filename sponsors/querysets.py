@@ -11,10 +11,14 @@ them equal on every boundary.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+if TYPE_CHECKING:  # for the type checker only: the models import these querysets
+    from sponsors.models import Campaign, Creative, Slot  # noqa: F401  # named in the base classes
 
 
 def _now(at: datetime | None) -> datetime:
@@ -43,8 +47,8 @@ def campaign_not_ended_q(at: datetime | None = None, prefix: str = "") -> Q:
     )
 
 
-class SlotQuerySet(models.QuerySet):
-    def for_key(self, key: str):
+class SlotQuerySet(models.QuerySet["Slot"]):
+    def for_key(self, key: str) -> Slot:
         """The slot front ends call ``key`` (raises DoesNotExist)."""
         return self.get(key=key)
 
@@ -52,7 +56,7 @@ class SlotQuerySet(models.QuerySet):
         return self.filter(is_active=True)
 
 
-class CampaignQuerySet(models.QuerySet):
+class CampaignQuerySet(models.QuerySet["Campaign"]):
     def live(self, at: datetime | None = None) -> CampaignQuerySet:
         """Active campaigns within their dates at ``at``."""
         return self.filter(campaign_live_q(at))
@@ -76,7 +80,7 @@ class CampaignQuerySet(models.QuerySet):
         return self.select_related("sponsor")
 
 
-class CreativeQuerySet(models.QuerySet):
+class CreativeQuerySet(models.QuerySet["Creative"]):
     """A creative's state combines its own switch with its campaign's."""
 
     def live(self, at: datetime | None = None) -> CreativeQuerySet:
@@ -100,7 +104,7 @@ class CreativeQuerySet(models.QuerySet):
         """
         return self.filter(Q(is_active=True) & campaign_not_ended_q(at, "campaign__"))
 
-    def in_slot(self, slot) -> CreativeQuerySet:
+    def in_slot(self, slot: Slot | int) -> CreativeQuerySet:
         return self.filter(slots=slot)
 
     def for_listing(self) -> CreativeQuerySet:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypedDict
 
 from django.db.models import Q, QuerySet, Sum
 
@@ -29,6 +30,18 @@ GROUPS = {
     },
     "slot": {"slot": "slot__key"},
 }
+
+
+# Counts per column of COUNT_COLUMNS, plus "ctr" (clicks per billable impression).
+Counts = dict[str, float]
+
+
+class DeliveryReport(TypedDict):
+    start: date
+    end: date
+    group_by: str
+    rows: list[dict[str, Any]]  # the row's names (GROUPS[group_by]), then its Counts
+    totals: Counts
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,7 @@ def _counters(start: date, end: date, filters: ReportFilters) -> QuerySet[Delive
     return DeliveryCounter.objects.filter(query)
 
 
-def _with_ctr(counts: dict) -> dict:
+def _with_ctr(counts: Counts) -> Counts:
     impressions = counts["impressions"]
     counts["ctr"] = round(counts["clicks"] / impressions, 6) if impressions else 0.0
     return counts
@@ -60,7 +73,7 @@ def _with_ctr(counts: dict) -> dict:
 
 def delivery_report(
     *, start: date, end: date, group_by: str = "day", filters: ReportFilters | None = None
-) -> dict:
+) -> DeliveryReport:
     """Billable and bot impressions and clicks from ``start`` to ``end`` (UTC days,
     inclusive), one row per ``group_by`` value (see ``GROUPS``), plus the totals.
 
@@ -73,7 +86,7 @@ def delivery_report(
     names = GROUPS[group_by]
     fields = list(names.values())
     rows = counters.values(*fields).annotate(**sums).order_by(fields[0])
-    out_rows = []
+    out_rows: list[dict[str, Any]] = []
     for row in rows:
         counts = {column: row[column] or 0 for column in COUNT_COLUMNS}
         key = {name: row[field] for name, field in names.items()}

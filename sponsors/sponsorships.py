@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, TypeGuard
 
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
@@ -29,7 +30,8 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from cms.models import Article
+from cms.models import Article, Topic
+from cms.querysets import ArticleQuerySet
 from sponsors.models import DisclosureLabel, Partner, Sponsor, Sponsorship
 from sponsors.models.profiles import DEFAULT_LABEL_SLUG
 
@@ -40,7 +42,9 @@ PUBLIC_STATES = (Article.Status.SCHEDULED, Article.Status.PUBLISHED)
 # The sponsor block
 
 
-def live_sponsorships_prefetch(lookup: str, *, at: datetime | None = None) -> Prefetch:
+def live_sponsorships_prefetch(
+    lookup: str, *, at: datetime | None = None
+) -> Prefetch[str, QuerySet[Sponsorship], str]:
     """Prefetch the live sponsorships of ``lookup`` into ``live_sponsorships`` (newest first)."""
     return Prefetch(
         lookup,
@@ -64,8 +68,8 @@ def with_sponsor_block(
     )
 
 
-def _live(obj, related: str, at: datetime | None) -> list[Sponsorship]:
-    prefetched = getattr(obj, "live_sponsorships", None)
+def _live(obj: Article | Topic, related: str, at: datetime | None) -> list[Sponsorship]:
+    prefetched: list[Sponsorship] | None = getattr(obj, "live_sponsorships", None)
     if prefetched is not None:
         return prefetched
     # Not prefetched (an article loaded on its own): ask the database.
@@ -96,7 +100,7 @@ def default_label() -> DisclosureLabel:
     return label
 
 
-def sponsor_articles(sponsor: Sponsor, *, at: datetime | None = None) -> QuerySet[Article]:
+def sponsor_articles(sponsor: Sponsor, *, at: datetime | None = None) -> ArticleQuerySet:
     """Live articles that carry ``sponsor`` through a live sponsorship of their own."""
     own = Sponsorship.objects.live(at).filter(article=OuterRef("pk"), sponsor=sponsor)
     return Article.objects.live(at).filter(Exists(own))
@@ -198,8 +202,11 @@ def partner_publication_check(articles: QuerySet[Article], at: datetime) -> Vali
 # Partner accounts
 
 
-def partner_for(user) -> Partner | None:
-    """The partner account of ``user`` (its sponsor loaded), or None."""
+def partner_for(user: Any) -> Partner | None:
+    """The partner account of ``user`` (its sponsor loaded), or None.
+
+    ``user``: any user, anonymous or None included (a request's ``user``).
+    """
     if not getattr(user, "is_authenticated", False):
         return None
     try:
@@ -208,7 +215,7 @@ def partner_for(user) -> Partner | None:
         return None
 
 
-def partner_can_submit(partner: Partner | None) -> bool:
+def partner_can_submit(partner: Partner | None) -> TypeGuard[Partner]:
     return bool(
         partner is not None
         and partner.user.is_active

@@ -24,6 +24,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -178,7 +179,7 @@ def _keys_for(kind: str) -> _Keys:
 
 
 @receiver(setting_changed)
-def _forget_keys(*, setting, **kwargs) -> None:
+def _forget_keys(*, setting: str, **kwargs: Any) -> None:
     if setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS"):
         _keys.clear()
 
@@ -292,6 +293,7 @@ def record_click(data: TokenData, *, user_agent: str | None, now: datetime) -> s
 def click_destination(creative_id: int, *, version: str | None = None) -> str | None:
     """The creative's stored click-through URL (from the snapshot; the database if absent)."""
     entry = get_inventory(version).creatives.get(creative_id)
+    url: str | None
     if entry is not None:
         url = entry.click_url
     else:  # paused or ended since it was served: the click still goes where it promised

@@ -63,8 +63,9 @@ def redis_key(name: str) -> str:
 def read(name: str) -> str | None:
     """The current token of ``name``, or None when there is none (first use, cache emptied)."""
     if not uses_redis():
-        return cache.get(name)
-    raw = _redis_client().get(redis_key(name))
+        token: str | None = cache.get(name)
+        return token
+    raw: bytes | None = _redis_client().get(redis_key(name))  # django-redis: not decoded
     if raw is None:
         return None
     try:

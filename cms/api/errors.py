@@ -84,6 +84,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     # Only APIExceptions get here: DRF's handler answers nothing else.
+    assert isinstance(exc, exceptions.APIException)
     response.data = error_data(exc)
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None and "Retry-After" not in response:
@@ -145,14 +146,22 @@ def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=ErrorSerializer, description=description)
 
 
-ERROR_400 = {status.HTTP_400_BAD_REQUEST: error_response("Invalid input; see `errors`.")}
-ERROR_401 = {status.HTTP_401_UNAUTHORIZED: error_response("Authentication is required.")}
-ERROR_403 = {status.HTTP_403_FORBIDDEN: error_response("Not allowed for this account.")}
-ERROR_404 = {
+ERROR_400: dict[int, OpenApiResponse] = {
+    status.HTTP_400_BAD_REQUEST: error_response("Invalid input; see `errors`.")
+}
+ERROR_401: dict[int, OpenApiResponse] = {
+    status.HTTP_401_UNAUTHORIZED: error_response("Authentication is required.")
+}
+ERROR_403: dict[int, OpenApiResponse] = {
+    status.HTTP_403_FORBIDDEN: error_response("Not allowed for this account.")
+}
+ERROR_404: dict[int, OpenApiResponse] = {
     status.HTTP_404_NOT_FOUND: error_response("No such object (or not public), or no such page.")
 }
-ERROR_429 = {status.HTTP_429_TOO_MANY_REQUESTS: error_response("Too many requests; retry later.")}
-ERROR_503 = {
+ERROR_429: dict[int, OpenApiResponse] = {
+    status.HTTP_429_TOO_MANY_REQUESTS: error_response("Too many requests; retry later.")
+}
+ERROR_503: dict[int, OpenApiResponse] = {
     status.HTTP_503_SERVICE_UNAVAILABLE: error_response(
         "A service it depends on (Redis) is not answering; retry after the seconds in the "
         "Retry-After header."

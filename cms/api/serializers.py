@@ -120,7 +120,7 @@ class SponsorSummarySerializer(serializers.Serializer):
 
 
 class SponsorshipSerializer(serializers.Serializer):
-    label = serializers.CharField(source="label.text", help_text='For example "Sponsored by".')
+    label = serializers.CharField(source="label.text", help_text='For example "Sponsored by".')  # type: ignore[assignment]  # a field: DRF takes it out of the class
     sponsor = SponsorSummarySerializer()
 
 
@@ -159,7 +159,7 @@ class ArticleListSerializer(serializers.ModelSerializer):
     def get_topics(self, article: Article) -> list[dict]:
         # article_topics is prefetched in order; the first is the article's main topic.
         topics = [link.topic for link in article.article_topics.all()]
-        return TopicSummarySerializer(topics, many=True, context=self.context).data
+        return TopicSummarySerializer(topics, many=True, context=self.context).data  # type: ignore[return-value]  # many=True: a list
 
     @extend_schema_field(ImageSerializer(allow_null=True))
     def get_hero(self, article: Article) -> dict | None:

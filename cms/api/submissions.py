@@ -38,6 +38,7 @@ from cms.submissions import (
     submission_wait,
     submission_withdraw,
 )
+from sponsors.models import Sponsor
 from sponsors.sponsorships import partner_can_submit, partner_for
 
 # What the publisher sets; a partner sending any of these gets a 400 naming them.
@@ -195,7 +196,9 @@ class SubmissionInputSerializer(serializers.Serializer):
 
 class SubmissionSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
-    sponsor = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    sponsor: serializers.SlugRelatedField[Sponsor] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     body = SubmissionBlockSerializer(many=True, read_only=True)
     topics = serializers.SerializerMethodField(help_text="Topic slugs, main topic first.")
     hero = serializers.SerializerMethodField()

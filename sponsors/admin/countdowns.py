@@ -209,7 +209,7 @@ class DeadlineExtensionInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["changed_at", "changed_by_name", "phase_label", "old", "new", "reason"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # names only, no groups
     ordering = ["-created_at", "-pk"]
     verbose_name_plural = "extension history (kept for good: cannot be changed or deleted)"
 
@@ -273,8 +273,8 @@ class ExtendDeadlineForm(forms.Form):
     def __init__(self, *args, countdown: Countdown, **kwargs):
         super().__init__(*args, **kwargs)
         self.countdown = countdown
-        self.fields["phase"].queryset = countdown.phases.order_by("deadline", "pk")
-        self.fields["phase"].label_from_instance = lambda phase: (
+        self.fields["phase"].queryset = countdown.phases.order_by("deadline", "pk")  # type: ignore[attr-defined]  # a ModelChoiceField
+        self.fields["phase"].label_from_instance = lambda phase: (  # type: ignore[attr-defined]  # a ModelChoiceField
             f"{phase.display_label} — {format_local(phase.deadline, countdown.time_zone)}"
         )
         self.fields["new_deadline"].help_text = (
@@ -319,8 +319,8 @@ class CountdownAdmin(admin.ModelAdmin):
     def _state(self, obj: Countdown):
         # One state per row and request, computed from the prefetched phases (no query).
         if not hasattr(obj, "_admin_state"):
-            obj._admin_state = countdown_state(countdown_snapshot(obj), now=timezone.now())
-        return obj._admin_state
+            obj._admin_state = countdown_state(countdown_snapshot(obj), now=timezone.now())  # type: ignore[attr-defined]  # cached on the row
+        return obj._admin_state  # type: ignore[attr-defined]  # cached on the row
 
     @admin.display(description="state")
     def state_now(self, obj: Countdown) -> str:
@@ -441,7 +441,7 @@ class DeadlineExtensionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["countdown__title", "phase_label", "reason", "changed_by_name"]
     date_hierarchy = "created_at"
     fields = ["countdown", "phase_label", "old", "new", "reason", "changed_by_name", "created_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # names only, no groups
 
     @admin.display(description="old deadline", ordering="old_deadline")
     def old(self, obj: DeadlineExtension) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from random import Random
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -93,6 +94,9 @@ class PauseResumeActionsMixin:
     def resume(self, request, queryset):
         self._set_active(request, queryset, active=True)
 
+    message_user: Any  # given by the ModelAdmin it is mixed into
+    opts: Any
+
     def _set_active(self, request, queryset, *, active: bool) -> None:
         changed = ad_ops.inventory_set_active(rows=queryset, active=active)
         done = "resumed" if active else "paused"
@@ -166,7 +170,7 @@ class SlotAdmin(admin.ModelAdmin):
 
     @admin.display(description="live creatives", ordering="live_count")
     def live_creatives(self, slot: Slot) -> int:
-        return slot.live_count
+        return slot.live_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="preview")
     def preview(self, slot: Slot):
@@ -323,7 +327,7 @@ class CampaignAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
     @admin.display(description="delivered / goal", ordering="delivered")
     def delivery(self, campaign: Campaign) -> str:
         goal = f"{campaign.impression_goal:,}" if campaign.impression_goal else "no goal"
-        return f"{campaign.delivered:,} / {goal}"
+        return f"{campaign.delivered:,} / {goal}"  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="frequency cap")
     def cap(self, campaign: Campaign) -> str:
@@ -333,7 +337,7 @@ class CampaignAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
 
     @admin.display(description="creatives", ordering="creatives_n")
     def creative_count(self, campaign: Campaign) -> int:
-        return campaign.creatives_n
+        return campaign.creatives_n  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.action(description="Duplicate (the copies start paused)", permissions=["add"])
     def duplicate(self, request, queryset):

@@ -10,10 +10,12 @@ a save here reaches the ad decision on its next request, as a save in the admin 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import django_filters
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -384,6 +386,11 @@ class SlotViewSet(StaffViewSet):
 
 class ActiveSwitchMixin:
     """``POST …/{id}/pause/`` and ``…/resume/`` through the ad-ops services."""
+
+    # Given by the viewset it is mixed into.
+    get_object: Callable[[], Any]
+    get_queryset: Callable[[], QuerySet[Any]]
+    get_serializer: Callable[..., serializers.BaseSerializer[Any]]
 
     def _switch(self, request, active: bool):
         obj = self.get_object()

@@ -84,7 +84,7 @@ class UTCTimeField(serializers.DateTimeField):
 
 
 class CountdownPhaseSerializer(serializers.Serializer):
-    label = serializers.CharField(help_text="As shown: “Extended deadline” once extended.")
+    label = serializers.CharField(help_text="As shown: “Extended deadline” once extended.")  # type: ignore[assignment]  # a field: DRF takes it out of the class
     deadline = ZonedDateTimeField(help_text="ISO 8601 with the offset of the countdown's zone.")
     original_deadline = ZonedDateTimeField(help_text="The deadline before any extension.")
     extended = serializers.BooleanField()
@@ -94,7 +94,7 @@ class CountdownPhaseSerializer(serializers.Serializer):
 
 class ClosedLinkSerializer(serializers.Serializer):
     url = serializers.URLField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field: DRF takes it out of the class
 
 
 class CountdownSerializer(serializers.Serializer):
@@ -106,7 +106,7 @@ class CountdownSerializer(serializers.Serializer):
     state = serializers.ChoiceField(
         choices=["open", "closed"], help_text="`closed` once the last deadline has passed."
     )
-    label = serializers.CharField(
+    label = serializers.CharField(  # type: ignore[assignment]  # a field: DRF takes it out of the class
         allow_null=True, help_text="Label of the current phase; null when closed."
     )
     deadline = ZonedDateTimeField(

@@ -42,7 +42,7 @@ class SponsorDetailSerializer(SponsorSerializer):
 
     @extend_schema_field(ArticleListSerializer(many=True))
     def get_articles(self, sponsor: Sponsor) -> list[dict]:
-        return ArticleListSerializer(
+        return ArticleListSerializer(  # type: ignore[return-value]  # many=True: a list
             self.context.get("sponsor_articles", []), many=True, context=self.context
         ).data
 

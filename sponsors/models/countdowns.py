@@ -192,7 +192,7 @@ class ImmutableRowError(Exception):
     """Raised when code tries to change or delete a history row."""
 
 
-class DeadlineExtensionQuerySet(models.QuerySet):
+class DeadlineExtensionQuerySet(models.QuerySet["DeadlineExtension"]):
     def update(self, **kwargs):
         raise ImmutableRowError("Deadline extensions are history: they cannot be changed.")
 

@@ -119,7 +119,7 @@ class Slot(InventoryModel):
 
     @property
     def accepted_kinds(self) -> list[str]:
-        kinds = []
+        kinds: list[str] = []
         if self.accepts_image:
             kinds.append(Creative.Kind.IMAGE)
         if self.accepts_text:

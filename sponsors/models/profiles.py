@@ -159,7 +159,7 @@ class DisclosureLabel(AutoSlugMixin, models.Model):
 DEFAULT_LABEL_SLUG = "content-created-with"
 
 
-class SponsorshipQuerySet(models.QuerySet):
+class SponsorshipQuerySet(models.QuerySet["Sponsorship"]):
     @staticmethod
     def live_q(at: datetime | None = None) -> Q:
         """Condition for a sponsorship that shows at ``at`` (default now).
