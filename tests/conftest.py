@@ -5,6 +5,27 @@ from rest_framework.test import APIClient
 from tests.contract import assert_matches_schema
 
 
+def _random_order(config) -> str | None:
+    """How to replay this run's order, when pytest-randomly shuffled it."""
+    if not config.pluginmanager.hasplugin("randomly"):
+        return None
+    return f"Random order: replay it with --randomly-seed={config.getoption('randomly_seed')}"
+
+
+# addopts has -q, which hides pytest-randomly's header line: say the seed first and last.
+def pytest_sessionstart(session):
+    line = _random_order(session.config)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if line and reporter:
+        reporter.write_line(line)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    line = _random_order(config)
+    if line:
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture(autouse=True)
 def media_root(tmp_path, settings):
     """Every test writes uploads to its own empty MEDIA_ROOT."""
