@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from sponsors.inventory_cache import forget_memo
 from tests.contract import assert_matches_schema
 
 
@@ -43,9 +44,13 @@ def fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
+    """Every test starts with an empty cache (local memory, or the Redis database) and no
+    inventory snapshot held in this process from another test."""
     cache.clear()
+    forget_memo()
     yield
     cache.clear()
+    forget_memo()
 
 
 class ContractAPIClient(APIClient):
