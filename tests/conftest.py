@@ -2,7 +2,29 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from sponsors.inventory_cache import forget_memo
 from tests.contract import assert_matches_schema
+
+
+def _random_order(config) -> str | None:
+    """How to replay this run's order, when pytest-randomly shuffled it."""
+    if not config.pluginmanager.hasplugin("randomly"):
+        return None
+    return f"Random order: replay it with --randomly-seed={config.getoption('randomly_seed')}"
+
+
+# addopts has -q, which hides pytest-randomly's header line: say the seed first and last.
+def pytest_sessionstart(session):
+    line = _random_order(session.config)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if line and reporter:
+        reporter.write_line(line)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    line = _random_order(config)
+    if line:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(autouse=True)
@@ -22,9 +44,13 @@ def fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
+    """Every test starts with an empty cache (local memory, or the Redis database) and no
+    inventory snapshot held in this process from another test."""
     cache.clear()
+    forget_memo()
     yield
     cache.clear()
+    forget_memo()
 
 
 class ContractAPIClient(APIClient):

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 import redis
+import time_machine
 from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
@@ -21,6 +22,7 @@ from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotF
 pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/ad-ops/"
+NOW = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
 
 
 def login(client, user) -> None:
@@ -133,6 +135,7 @@ def test_a_slot_change_that_would_strand_its_creatives_is_refused(staff):
 # -- campaigns
 
 
+@time_machine.travel(NOW, tick=False)  # the payload's dates are fixed: "live" is at NOW
 def test_campaign_create_read_and_validation(staff, sponsor):
     response = staff.post(BASE + "campaigns/", campaign_payload(frequency_cap=3))
     assert response.status_code == 201

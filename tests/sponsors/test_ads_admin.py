@@ -3,8 +3,8 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Permission, User
-from django.utils import timezone
 
 from sponsors.models import Campaign, Creative, DeliveryCounter, Slot
 from tests.cms.factories import ArticleFactory, TopicFactory
@@ -18,7 +18,14 @@ from tests.sponsors.factories_ads import (
 
 pytestmark = pytest.mark.django_db
 
-NOW = timezone.now()
+NOW = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    # States (live, scheduled, ended) and the preview's "now" are read from the clock.
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 def make_rows(n: int) -> None:

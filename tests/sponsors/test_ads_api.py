@@ -204,11 +204,13 @@ def test_house_creative_is_flagged(api_client):
 def test_campaign_end_stops_serving_without_any_change(api_client, page_inventory):
     import time_machine
 
-    Campaign.objects.update(ends_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    end = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    Campaign.objects.update(ends_at=end)
     ad_ops.inventory_set_active(rows=Campaign.objects.all(), active=True)  # no-op, no bump
     Creative.objects.first().save()  # bump: the new end dates are served
-    assert api_client.get(PAGE).json()["slots"]["sitewide-strip"] is not None
-    with time_machine.travel(dt.datetime(2030, 1, 1, tzinfo=dt.UTC), tick=False):
+    with time_machine.travel(end - dt.timedelta(seconds=1), tick=False):
+        assert api_client.get(PAGE).json()["slots"]["sitewide-strip"] is not None
+    with time_machine.travel(end, tick=False):
         assert api_client.get(PAGE).json()["slots"]["sitewide-strip"] is None
 
 

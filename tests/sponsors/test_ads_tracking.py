@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15"
 DESTINATION = "https://advertiser.example.com/landing?utm_source=news"
+NOW = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
 
 
 def totals() -> dict:
@@ -96,6 +97,7 @@ def test_browsers_are_not_bots():
     assert is_bot(None)
 
 
+@time_machine.travel(NOW, tick=False)  # a cap counts per UTC day: all in one day
 def test_bot_impressions_do_not_feed_frequency_caps(api_client):
     slot = SlotFactory(key="sidebar")
     CreativeFactory(campaign=CampaignFactory(frequency_cap=1), name="Capped", slots=[slot])
