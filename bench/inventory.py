@@ -24,6 +24,7 @@ from sponsors.models import (
     Slot,
     Sponsor,
     TrackingReceipt,
+    UncountedCounter,
 )
 
 TOPICS = [f"bench-topic-{n:02d}" for n in range(1, 21)]
@@ -147,7 +148,7 @@ def add_creatives(
 def reset_and_load(*, creatives: int = 200, seed: int = 2026) -> dict:
     """Empty the ad tables and load the benchmark inventory; return a summary."""
     rng = random.Random(seed)
-    for model in (DeliveryCounter, FlushedBatch, TrackingReceipt):
+    for model in (DeliveryCounter, UncountedCounter, FlushedBatch, TrackingReceipt):
         model.objects.all().delete()
     Slot.objects.update(house_creative=None)
     Creative.objects.all().delete()

@@ -245,14 +245,15 @@ def database_counts() -> dict[str, int]:
     # Project modules load only after setup_django() has chosen the database: imported here.
     from django.db.models import Sum
 
-    from sponsors.models import DeliveryCounter, TrackingReceipt
+    from sponsors.models import DeliveryCounter, TrackingReceipt, UncountedCounter
 
-    sums = DeliveryCounter.objects.aggregate(
-        impressions=Sum("impressions"),
-        clicks=Sum("clicks"),
-        bot_impressions=Sum("bot_impressions"),
-        bot_clicks=Sum("bot_clicks"),
-    )
+    sums = DeliveryCounter.objects.aggregate(impressions=Sum("impressions"), clicks=Sum("clicks"))
+    for event in ("impression", "click"):
+        apart = UncountedCounter.objects.filter(event=event).values("reason")
+        for row in apart.annotate(n=Sum("count")).order_by():
+            sums[f"{row['reason']}_{event}s"] = row["n"]
+    sums["bot_impressions"] = sums.get("bot_impressions") or 0
+    sums["bot_clicks"] = sums.get("bot_clicks") or 0
     counts = {key: value or 0 for key, value in sums.items()}
     # The naive endpoint writes the same table, one receipt per count: take its share out.
     counts["naive"] = TrackingReceipt.objects.filter(key__startswith="naive:").count()

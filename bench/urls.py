@@ -1,14 +1,19 @@
 """The product's URLs plus one comparison endpoint that exists only in the benchmark."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.utils import timezone
 
 from cms.urls import urlpatterns as product_urlpatterns
 from sponsors import tracking
-from sponsors.counters import IMPRESSION, TrackedEvent, upsert_counts
-from sponsors.models import TrackingReceipt
+from sponsors.counters import (
+    IMPRESSION,
+    hour_of,
+    insert_receipts,
+    upsert_apart,
+    upsert_delivery,
+)
 
 
 def naive_impression(request, token: str):
@@ -22,23 +27,15 @@ def naive_impression(request, token: str):
         data = tracking.read_token(IMPRESSION, token)
     except tracking.InvalidTokenError:
         return JsonResponse({"status": 400}, status=400)
-    event = TrackedEvent(
-        kind=IMPRESSION,
-        placement_id=data.placement_id,
-        creative_id=data.creative_id,
-        slot_id=data.slot_id,
-        campaign_id=data.campaign_id,
-        cap_period=data.cap_period,
-        viewer=data.viewer,
-        bot=tracking.is_bot(request.META.get("HTTP_USER_AGENT")),
-        at=timezone.now(),
-    )
-    try:
-        with transaction.atomic():
-            TrackingReceipt.objects.create(key=f"naive:{data.placement_id}")
-            upsert_counts([(event.day, event.creative_id, event.slot_id, {event.column: 1})])
-    except IntegrityError:
-        pass  # a replay
+    now = timezone.now()
+    reason = tracking.event_reason(user_agent=request.META.get("HTTP_USER_AGENT"))
+    with transaction.atomic():
+        if insert_receipts([f"naive:{data.placement_id}"], at=now):  # else a replay
+            if reason is None:
+                upsert_delivery({(hour_of(now), data.creative_id, data.slot_id): (1, 0)})
+            else:
+                key = (hour_of(now), IMPRESSION, reason, data.creative_id, data.slot_id, 0)
+                upsert_apart({key: 1})
     return HttpResponse(status=204)
 
 

@@ -1,17 +1,25 @@
 """Delivery counters: where tracking writes events and where caps and pacing read them.
 
+An event is an impression, a click or an article read. It is either counted (billable, once
+per served ad or page view: its receipt makes a replay count nothing) or counted apart under
+its reason (replayed, expired or invalid token, bot, non-browser client, preview, unknown
+creative, slot or article). Counts are kept per UTC hour (``sponsors.models.counting``).
+
 Two stores with one interface, chosen by configuration:
 
 ``RedisCounters`` (``REDIS_URL`` set; production)
-    One Lua script per event, atomic in Redis: ``SET NX`` of the placement's receipt (a
-    replayed beacon stops here), ``HINCRBY`` of the day's delta in the pending hash, and for
-    billable impressions ``INCR`` of the campaign's lifetime total (pacing) and ``INCR`` of
-    the viewer's cap key for the current hour or day (with a TTL). ``flush()`` moves the
-    pending deltas to the database exactly once (see :func:`flush_redis`).
+    One Lua script per event, atomic in Redis: ``SET NX`` of the event's receipt (a replay
+    stops here and is counted apart as "replayed"), ``HSET`` of the event into the pending
+    hash under its receipt, and for billable impressions ``INCR`` of the campaign's lifetime
+    total (pacing) and of the viewer's cap key for the current hour or day (with a TTL).
+    Events counted apart are one ``HINCRBY`` of their reason's hourly field. ``flush()``
+    moves the pending hash to the database exactly once (see :func:`flush_redis`): the
+    receipts of its events are inserted there too, so an event that Redis counted again
+    after losing its receipts (a restart without persistence) counts as "replayed", not twice.
 
 ``DatabaseCounters`` (no Redis; development, single process)
-    Each event inserts its receipt (unique key: a replay inserts nothing) and upserts the
-    day's row with ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` in one
+    Each event inserts its receipt (unique key: a replay inserts nothing) and upserts its
+    hour's row with ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` in one
     transaction, exact under concurrency on SQLite and PostgreSQL. Campaign totals (pacing)
     and viewer caps are kept beside in the local cache, campaign totals seeded from the
     database on a miss, so a warm decision still makes no SQL query.
@@ -30,10 +38,10 @@ import struct
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import cache as memoize
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
@@ -42,11 +50,23 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import Model, Sum
 
+from cms.models import Article
 from sponsors import versions
 from sponsors.decision import DAY, HOUR, PERIOD_SECONDS
-from sponsors.models import Campaign, Creative, DeliveryCounter, FlushedBatch, Slot, TrackingReceipt
+from sponsors.models import (
+    ArticleReadCounter,
+    Campaign,
+    Creative,
+    DeliveryCounter,
+    Event,
+    FlushedBatch,
+    Reason,
+    Slot,
+    TrackingReceipt,
+    UncountedCounter,
+)
 from sponsors.versions import uses_redis
 
 if TYPE_CHECKING:
@@ -54,20 +74,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-IMPRESSION = "impression"
-CLICK = "click"
-COLUMNS = ("impressions", "clicks", "bot_impressions", "bot_clicks")
+IMPRESSION = Event.IMPRESSION.value
+CLICK = Event.CLICK.value
+READ = Event.READ.value
+REASONS = tuple(Reason.values)
 
 PENDING_KEY = "ads:counts:pending"
 PROCESSING_PREFIX = "ads:counts:processing:"
 DELIVERED_PREFIX = "ads:delivered:"  # + campaign id: its billable impressions, all time
 SEEDED_KEY = "ads:delivered:seeded"  # set once the totals were seeded from the database
 SEEDING_LOCK_KEY = "ads:delivered:seeding"
+# Fields of the pending hash: a counted event under its receipt, or an hourly reason count.
+EVENT_FIELD = "e|"
+APART_FIELD = "u|"
 
 
 def receipt_ttl() -> int:
-    """How long a placement's receipt is kept: as long as its tokens are accepted."""
-    return max(beacon_max_age(), click_max_age()) + 60
+    """How long an event's receipt is kept: as long as its tokens are accepted."""
+    return max(beacon_max_age(), click_max_age(), read_max_age()) + 60
 
 
 def beacon_max_age() -> int:
@@ -78,34 +102,57 @@ def click_max_age() -> int:
     return int(getattr(settings, "ADS_CLICK_MAX_AGE", 7 * 24 * 3600))
 
 
+def read_max_age() -> int:
+    return int(getattr(settings, "ADS_READ_MAX_AGE", 6 * 3600))
+
+
+def hour_of(at: datetime) -> int:
+    """The UTC hour of ``at``, as POSIX seconds of its start."""
+    return int(at.timestamp()) // 3600 * 3600
+
+
+def hour_start(hour: int) -> datetime:
+    return datetime.fromtimestamp(hour, UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class TrackedEvent:
-    kind: str  # IMPRESSION or CLICK
-    placement_id: str
-    creative_id: int
-    slot_id: int
-    campaign_id: int
-    cap_period: str  # HOUR, DAY or "" when the campaign has no cap
-    viewer: str | None
-    bot: bool
-    at: datetime
+    """One impression, click or read, as tracking verified it.
 
-    @property
-    def column(self) -> str:
-        base = "impressions" if self.kind == IMPRESSION else "clicks"
-        return f"bot_{base}" if self.bot else base
+    ``reason`` None: billable, counted once by its receipt. Otherwise it is counted apart
+    under that reason (``sponsors.models.Reason``) and never billed, cap or pacing.
+    """
+
+    kind: str  # IMPRESSION, CLICK or READ
+    receipt_id: str  # the placement (ads) or the page view (reads) the token names
+    at: datetime
+    creative_id: int = 0
+    slot_id: int = 0
+    campaign_id: int = 0
+    article_id: int = 0
+    cap_period: str = ""  # HOUR, DAY or "" when the campaign has no cap
+    viewer: str | None = None
+    reason: str | None = None
 
     @property
     def billable_impression(self) -> bool:
-        return self.kind == IMPRESSION and not self.bot
+        return self.kind == IMPRESSION and self.reason is None
 
     @property
-    def day(self) -> date:
-        return self.at.astimezone(UTC).date()
+    def hour(self) -> int:
+        return hour_of(self.at)
 
     @property
     def receipt(self) -> str:
-        return f"{self.kind}:{self.placement_id}"
+        return f"{self.kind}:{self.receipt_id}"
+
+    def apart(self, reason: str) -> ApartKey:
+        """Where this event is counted apart under ``reason``."""
+        return (self.hour, self.kind, reason, self.creative_id, self.slot_id, self.article_id)
+
+
+# (hour, kind, reason, creative id, slot id, article id): one hourly count of events apart.
+ApartKey = tuple[int, str, str, int, int, int]
 
 
 def cap_key(campaign_id: int, viewer: str, period: str, at: datetime | float) -> str:
@@ -115,42 +162,95 @@ def cap_key(campaign_id: int, viewer: str, period: str, at: datetime | float) ->
     return f"ads:cap:{campaign_id}:{viewer}:{period}:{bucket}"
 
 
-def _field(day: date, creative_id: int, slot_id: int, column: str) -> str:
-    return f"{day.isoformat()}|{creative_id}|{slot_id}|{column}"
+def _apart_field(key: ApartKey) -> str:
+    return APART_FIELD + "|".join(str(part) for part in key)
+
+
+def _event_value(event: TrackedEvent) -> str:
+    return (
+        f"{event.hour}|{event.creative_id}|{event.slot_id}|{event.article_id}|{event.campaign_id}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
-# Database upsert shared by both stores
+# Database writes shared by both stores
 
 
-def upsert_counts(rows: Iterable[tuple[date, int, int, dict[str, int]]]) -> None:
-    """Add counts to the day rows, creating them as needed, in one statement per 100 rows.
+def _upsert(
+    model: type[Model], keys: tuple[str, ...], columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Add counts to rows of ``model``, creating them as needed, in one statement per 100.
 
-    ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` is atomic per row on both
-    SQLite and PostgreSQL. Rows are sorted so concurrent writers lock them in one order.
+    ``rows`` are (*keys, *counts). ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``
+    is atomic per row on both SQLite and PostgreSQL. Rows are sorted so concurrent writers
+    lock them in one order.
     """
-    table = connection.ops.quote_name(DeliveryCounter._meta.db_table)
     qn = connection.ops.quote_name
-    ordered = sorted(rows, key=lambda r: (r[0], r[1], r[2]))
-    updates = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in COLUMNS)
-    columns = ", ".join(qn(c) for c in ("day", "creative_id", "slot_id", *COLUMNS))
+    table = qn(model._meta.db_table)
+    updates = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in columns)
+    names = ", ".join(qn(c) for c in (*keys, *columns))
+    conflict = ", ".join(qn(c) for c in keys)
+    placeholders = "(" + ", ".join(["%s"] * (len(keys) + len(columns))) + ")"
+    ordered = sorted(rows, key=lambda row: row[: len(keys)])
     with connection.cursor() as cursor:
         for start in range(0, len(ordered), 100):
             chunk = ordered[start : start + 100]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            params: list[str | int | None] = []
-            for day, creative_id, slot_id, counts in chunk:
-                params += [connection.ops.adapt_datefield_value(day), creative_id, slot_id]
-                params += [counts.get(c, 0) for c in COLUMNS]
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values} "
-                f"ON CONFLICT (day, creative_id, slot_id) DO UPDATE SET {updates}",
-                params,
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholders] * len(chunk))} "
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                [value for row in chunk for value in row],
             )
 
 
+def upsert_delivery(counts: Mapping[tuple[int, int, int], tuple[int, int]]) -> None:
+    """Add billable (impressions, clicks) per (hour, creative id, slot id)."""
+    rows = [(hour_start(h), c, s, i, k) for (h, c, s), (i, k) in counts.items()]
+    _upsert(DeliveryCounter, ("hour", "creative_id", "slot_id"), ("impressions", "clicks"), rows)
+
+
+def upsert_reads(counts: Mapping[tuple[int, int], int]) -> None:
+    """Add reads per (hour, article id)."""
+    rows = [(hour_start(h), a, n) for (h, a), n in counts.items()]
+    _upsert(ArticleReadCounter, ("hour", "article_id"), ("reads",), rows)
+
+
+def upsert_apart(counts: Mapping[ApartKey, int]) -> None:
+    """Add counts of events counted apart, per ``ApartKey``."""
+    rows = [(hour_start(h), *rest, n) for (h, *rest), n in counts.items() if n]
+    _upsert(
+        UncountedCounter,
+        ("hour", "event", "reason", "creative_id", "slot_id", "article_id"),
+        ("count",),
+        rows,
+    )
+
+
+def insert_receipts(keys: Iterable[str], *, at: datetime) -> set[str]:
+    """Insert these receipts; return the ones that were new (the others were counted before).
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING``: exact when several writers race, on
+    SQLite (3.35+) and PostgreSQL alike.
+    """
+    qn = connection.ops.quote_name
+    table = qn(TrackingReceipt._meta.db_table)
+    ordered = sorted(set(keys))
+    created = connection.ops.adapt_datetimefield_value(at)
+    inserted: set[str] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            cursor.execute(
+                f"INSERT INTO {table} ({qn('key')}, {qn('created_at')}) VALUES "
+                + ", ".join(["(%s, %s)"] * len(chunk))
+                + f" ON CONFLICT ({qn('key')}) DO NOTHING RETURNING {qn('key')}",
+                [value for key in chunk for value in (key, created)],
+            )
+            inserted.update(row[0] for row in cursor.fetchall())
+    return inserted
+
+
 def database_totals(campaign_ids: Iterable[int]) -> dict[int, int]:
-    """Billable impressions per campaign, from the day rows."""
+    """Billable impressions per campaign, from the hour rows."""
     rows = (
         DeliveryCounter.objects.filter(creative__campaign_id__in=list(campaign_ids))
         .values("creative__campaign_id")
@@ -164,20 +264,42 @@ def database_totals(campaign_ids: Iterable[int]) -> dict[int, int]:
 # Redis
 
 
-# KEYS: receipt, pending hash, campaign total, inventory version, [viewer cap key]
-# ARGV: receipt TTL, pending field, billable impression (1/0), cap TTL
+# KEYS: receipt, pending hash, campaign total, inventory version, totals-seeded marker,
+#       [viewer cap key]
+# ARGV: receipt TTL, event field, event value, billable impression (1/0), cap TTL,
+#       the field that counts a replay apart, ask for seeding (1/0)
+# The campaign total is raised only once the totals were seeded from the database (else the
+# seeding would add this impression a second time, once flushed): unseeded, the script
+# answers -1 and the caller seeds, then records. The event records whether it raised the
+# total ("|1"), so the flush takes back only what was added.
 RECORD_SCRIPT = """
 local version = redis.call('GET', KEYS[4])
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0, version} end
-redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-if ARGV[3] == '1' then
+if ARGV[7] == '1' and ARGV[4] == '1' and redis.call('EXISTS', KEYS[5]) == 0 then
+  return {-1, version}
+end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('HINCRBY', KEYS[2], ARGV[6], 1)
+  return {0, version}
+end
+local paced = '0'
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[5]) == 1 then
   redis.call('INCR', KEYS[3])
-  if #KEYS >= 5 then
-    redis.call('INCR', KEYS[5])
-    redis.call('EXPIRE', KEYS[5], ARGV[4])
+  paced = '1'
+end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3] .. '|' .. paced)
+if ARGV[4] == '1' then
+  if #KEYS >= 6 then
+    redis.call('INCR', KEYS[6])
+    redis.call('EXPIRE', KEYS[6], ARGV[5])
   end
 end
 return {1, version}
+"""
+
+# KEYS: pending hash, inventory version; ARGV: the reason's hourly field
+APART_SCRIPT = """
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+return redis.call('GET', KEYS[2])
 """
 
 
@@ -243,6 +365,7 @@ class RedisCounters:
         self.client: redis.Redis = get_redis_connection("default")
         self._local = threading.local()
         self.record_script = self.client.register_script(RECORD_SCRIPT)
+        self.apart_script = self.client.register_script(APART_SCRIPT)
         # Keys carry the cache's prefix and version (several installs may share one Redis).
         # Worked out once: the cache's make_key goes through a thread-local proxy per call.
         prefix = cache.make_key("")
@@ -298,13 +421,25 @@ class RedisCounters:
     # -- writing
 
     def record(self, event: TrackedEvent) -> bool:
-        """Count one event unless its placement was already counted; True if counted."""
+        """Count one event (once per receipt, or apart by its reason); True if it bills."""
         return self.record_versioned(event)[0]
 
     def record_versioned(self, event: TrackedEvent) -> tuple[bool, str | None]:
         """``record`` plus the inventory version, in the same round trip (one script call)."""
-        counted, raw = self.run_script(self.record_script, **self._script_call(event))
-        return bool(counted), raw.decode() if raw else None
+        if event.reason is not None:
+            raw = self.run_script(
+                self.apart_script,
+                [self.key(PENDING_KEY), self.version_key],
+                [_apart_field(event.apart(event.reason))],
+            )
+            return False, raw.decode() if raw else None
+        call = self._script_call(event)
+        counted, raw = self.run_script(self.record_script, **call)
+        if counted == -1:  # the campaign totals are not seeded (Redis lost them): seed, then
+            self.seed_delivered()  # record (unpaced if another worker is still seeding)
+            call["args"][-1] = "0"
+            counted, raw = self.run_script(self.record_script, **call)
+        return counted == 1, raw.decode() if raw else None
 
     def _script_call(self, event: TrackedEvent) -> _ScriptCall:
         keys = [
@@ -312,6 +447,7 @@ class RedisCounters:
             self.key(PENDING_KEY),
             self.delivered_key(event.campaign_id),
             self.version_key,
+            self.seeded_key,
         ]
         if event.billable_impression and event.cap_period and event.viewer:
             keys.append(
@@ -319,9 +455,12 @@ class RedisCounters:
             )
         args: list[CommandArg] = [
             receipt_ttl(),
-            _field(event.day, event.creative_id, event.slot_id, event.column),
+            EVENT_FIELD + event.receipt,
+            _event_value(event),
             "1" if event.billable_impression else "0",
             PERIOD_SECONDS.get(event.cap_period, 0) + 60,
+            _apart_field(event.apart(Reason.REPLAYED)),
+            "1",
         ]
         return {"keys": keys, "args": args}
 
@@ -386,8 +525,11 @@ class RedisCounters:
     def seed_delivered(self) -> None:
         """Rebuild the campaign totals from the database after Redis lost them.
 
-        Impressions counted since the loss are already in the totals (``INCR`` created
-        them); the database totals are added on top, once, under a short lock.
+        Until the totals are seeded the record script raises none: the first billable
+        impression or decision after the loss seeds them. The database totals are added
+        once, under a short lock; impressions still pending in Redis then are not in them
+        (at most a flush interval's worth, while Redis keeps its pending hash): pacing may
+        serve that many more, never fewer.
         """
         if not self.client.set(self.key(SEEDING_LOCK_KEY), "1", nx=True, ex=30):
             return
@@ -412,58 +554,142 @@ class RedisCounters:
 @dataclass(slots=True)
 class FlushReport:
     batches: int = 0
-    events: int = 0
+    events: int = 0  # counted (billable impressions, clicks and reads)
+    apart: int = 0  # counted apart by reason, replays found by the flush included
     recovered: int = 0
     already_applied: int = 0
-    dropped: int = 0  # events of creatives or slots deleted since they were served
+    unknown: int = 0  # of creatives, slots or articles deleted since they were served
 
 
-def _parse_batch(
-    raw: Mapping[bytes | str, bytes | str],
-) -> dict[tuple[date, int, int], dict[str, int]]:
-    rows: dict[tuple[date, int, int], dict[str, int]] = defaultdict(dict)
-    for key, value in raw.items():
-        key = key.decode() if isinstance(key, bytes) else key
-        day, creative_id, slot_id, column = key.split("|")
-        if column not in COLUMNS:
-            continue
-        row = rows[(date.fromisoformat(day), int(creative_id), int(slot_id))]
-        row[column] = row.get(column, 0) + int(value)
-    return rows
+@dataclass(slots=True)
+class _Batch:
+    """A pending hash, parsed: counted events by receipt, and counts apart by reason."""
+
+    # receipt -> kind, hour, creative, slot, article, and the campaign whose total it raised
+    events: dict[str, tuple[str, int, int, int, int, int]]
+    apart: Counter[ApartKey]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _parse_batch(raw: Mapping[bytes | str, bytes | str]) -> _Batch:
+    batch = _Batch(events={}, apart=Counter())
+    for raw_key, raw_value in raw.items():
+        key, value = _text(raw_key), _text(raw_value)
+        if key.startswith(EVENT_FIELD):
+            receipt = key[len(EVENT_FIELD) :]
+            hour, creative, slot, article, campaign, paced = (int(v) for v in value.split("|"))
+            batch.events[receipt] = (
+                receipt.split(":", 1)[0],
+                hour,
+                creative,
+                slot,
+                article,
+                campaign if paced else 0,  # 0: its impression did not raise a total
+            )
+        elif key.startswith(APART_FIELD):
+            at, kind, reason, creative_id, slot_id, article_id = key[len(APART_FIELD) :].split("|")
+            apart_key: ApartKey = (
+                int(at),
+                kind,
+                reason,
+                int(creative_id),
+                int(slot_id),
+                int(article_id),
+            )
+            batch.apart[apart_key] += int(value)
+        else:  # written by a release that counted per day (no receipts): at 00:00 UTC
+            _parse_daily_field(key, int(value), batch)
+    return batch
+
+
+def _parse_daily_field(key: str, value: int, batch: _Batch) -> None:
+    day, creative, slot, column = key.split("|")
+    hour = hour_of(datetime.fromisoformat(day).replace(tzinfo=UTC))
+    kind = IMPRESSION if column.endswith("impressions") else CLICK
+    if column.startswith("bot_"):
+        batch.apart[(hour, kind, Reason.BOT, int(creative), int(slot), 0)] += value
+        return
+    for n in range(value):  # one pseudo-event each, so the apply step stays one path
+        batch.events[f"{kind}:daily-{day}-{creative}-{slot}-{n}"] = (
+            kind,
+            hour,
+            int(creative),
+            int(slot),
+            0,
+            0,
+        )
+
+
+def _known_ids(batch: _Batch) -> tuple[set[int], set[int], set[int]]:
+    creatives = {e[2] for e in batch.events.values() if e[0] != READ}
+    slots = {e[3] for e in batch.events.values() if e[0] != READ}
+    articles = {e[4] for e in batch.events.values() if e[0] == READ}
+    return (
+        set(Creative.objects.filter(pk__in=creatives).values_list("pk", flat=True)),
+        set(Slot.objects.filter(pk__in=slots).values_list("pk", flat=True)),
+        set(Article.objects.filter(pk__in=articles).values_list("pk", flat=True)),
+    )
 
 
 def apply_batch(store: RedisCounters, name: str, report: FlushReport) -> None:
     """Apply one processing hash to the database exactly once, then delete it.
 
-    The batch id is recorded in the same transaction as the counts; a second attempt (by
-    another worker, or after this one was killed before deleting the hash) fails on the
-    unique batch id and rolls back, adding nothing.
+    In one transaction: the batch id (unique), the receipts of its events (an event whose
+    receipt the database already holds was counted before, so it counts as "replayed"),
+    the counts, and the counts apart. A second attempt (by another worker, or after this
+    one was killed before deleting the hash) fails on the unique batch id and rolls back,
+    adding nothing. Billable impressions found replayed are taken off the campaign totals
+    that Redis had already raised for pacing.
     """
     batch_id = name.rsplit(":", 1)[-1]
-    rows = _parse_batch(store.client.hgetall(name))
-    creative_ids = {c for _, c, _ in rows}
-    slot_ids = {s for _, _, s in rows}
-    live_creatives = set(Creative.objects.filter(pk__in=creative_ids).values_list("pk", flat=True))
-    live_slots = set(Slot.objects.filter(pk__in=slot_ids).values_list("pk", flat=True))
-    kept: list[tuple[date, int, int, dict[str, int]]] = []
-    events = 0
-    for (day, creative_id, slot_id), counts in rows.items():
-        if creative_id in live_creatives and slot_id in live_slots:
-            kept.append((day, creative_id, slot_id, counts))
-            events += sum(counts.values())
-        else:
-            report.dropped += sum(counts.values())
+    batch = _parse_batch(store.client.hgetall(name))
+    creatives, slots, articles = _known_ids(batch)
+    delivery: Counter[tuple[int, int, int]] = Counter()
+    clicks: Counter[tuple[int, int, int]] = Counter()
+    reads: Counter[tuple[int, int]] = Counter()
+    apart = Counter(batch.apart)
+    overcounted: Counter[int] = Counter()  # campaign -> billable impressions found replayed
     try:
         with transaction.atomic():
-            FlushedBatch.objects.create(batch_id=batch_id, events=events)
-            upsert_counts(kept)
+            FlushedBatch.objects.create(batch_id=batch_id, events=len(batch.events))
+            new = insert_receipts(batch.events, at=datetime.now(UTC))
+            for receipt, (kind, hour, creative, slot, article, campaign) in batch.events.items():
+                if receipt not in new:
+                    apart[(hour, kind, Reason.REPLAYED, creative, slot, article)] += 1
+                    if kind == IMPRESSION:
+                        overcounted[campaign] += 1
+                elif kind == READ:
+                    if article in articles:
+                        reads[(hour, article)] += 1
+                    else:
+                        apart[(hour, kind, Reason.UNKNOWN, 0, 0, article)] += 1
+                elif creative in creatives and slot in slots:
+                    (delivery if kind == IMPRESSION else clicks)[(hour, creative, slot)] += 1
+                else:
+                    apart[(hour, kind, Reason.UNKNOWN, creative, slot, 0)] += 1
+            upsert_delivery(
+                {key: (delivery[key], clicks[key]) for key in delivery.keys() | clicks.keys()}
+            )
+            upsert_reads(reads)
+            upsert_apart(apart)
     except IntegrityError:
         if not FlushedBatch.objects.filter(batch_id=batch_id).exists():
             raise
         report.already_applied += 1
     else:
         report.batches += 1
-        report.events += events
+        report.events += delivery.total() + clicks.total() + reads.total()
+        report.apart += apart.total()
+        report.unknown += sum(n for key, n in apart.items() if key[2] == Reason.UNKNOWN)
+        if overcounted:
+            pipe = store.client.pipeline(transaction=False)
+            for campaign, n in overcounted.items():
+                if campaign:
+                    pipe.decrby(store.delivered_key(campaign), n)
+            pipe.execute()
     store.client.delete(name)
 
 
@@ -505,12 +731,25 @@ class DatabaseCounters:
     buffered = False
 
     def record(self, event: TrackedEvent) -> bool:
+        """Count one event (once per receipt, or apart by its reason); True if it bills."""
+        if event.reason is not None:
+            upsert_apart({event.apart(event.reason): 1})
+            return False
         try:
             with transaction.atomic():
-                TrackingReceipt.objects.create(key=event.receipt, created_at=event.at)
-                upsert_counts([(event.day, event.creative_id, event.slot_id, {event.column: 1})])
-        except IntegrityError:
-            return False  # a replay (or a creative deleted since it was served)
+                if not insert_receipts([event.receipt], at=event.at):
+                    upsert_apart({event.apart(Reason.REPLAYED): 1})
+                    return False
+                if event.kind == READ:
+                    upsert_reads({(event.hour, event.article_id): 1})
+                else:
+                    clicks = int(event.kind == CLICK)
+                    upsert_delivery(
+                        {(event.hour, event.creative_id, event.slot_id): (1 - clicks, clicks)}
+                    )
+        except IntegrityError:  # its creative, slot or article was deleted since
+            upsert_apart({event.apart(Reason.UNKNOWN): 1})
+            return False
         if event.billable_impression:
             # Right after the write (not on commit): caps and pacing see the impression at
             # once, even when an outer transaction is still open.
@@ -604,11 +843,14 @@ __all__ = [
     "DAY",
     "HOUR",
     "IMPRESSION",
+    "READ",
     "DatabaseCounters",
     "FlushReport",
     "RedisCounters",
     "TrackedEvent",
     "get_counters",
-    "upsert_counts",
+    "upsert_apart",
+    "upsert_delivery",
+    "upsert_reads",
     "uses_redis",
 ]

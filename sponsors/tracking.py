@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ from sponsors.counters import (
 )
 from sponsors.decision import Placement
 from sponsors.inventory_cache import get_inventory
-from sponsors.models import Creative
+from sponsors.models import Creative, Reason
 
 SALTS = {IMPRESSION: "sponsors.ads.impression", CLICK: "sponsors.ads.click"}
 
@@ -114,14 +114,6 @@ def is_bot(user_agent: str | None) -> bool:
     return _BOT_RE.search(user_agent.lower()) is not None
 
 
-class InvalidTokenError(Exception):
-    """The token is not one this site signed for this purpose, or it has expired."""
-
-    def __init__(self, message: str, *, expired: bool = False) -> None:
-        super().__init__(message)
-        self.expired = expired
-
-
 @dataclass(frozen=True, slots=True)
 class TokenData:
     placement_id: str
@@ -130,14 +122,32 @@ class TokenData:
     campaign_id: int
     cap_period: str
     viewer: str | None
+    preview: bool = False  # minted by a preview or a forced decision: never counts
 
 
-def _payload(placement: Placement, viewer: str | None) -> str:
+class InvalidTokenError(Exception):
+    """The token is not one this site signed for this purpose, or it has expired.
+
+    An expired token was signed here, so what it names is known (``data``); an invalid or
+    tampered one names nothing.
+    """
+
+    def __init__(self, message: str, *, expired: bool = False, data: TokenData | None = None):
+        super().__init__(message)
+        self.expired = expired
+        self.data = data
+
+    @property
+    def reason(self) -> str:
+        return Reason.EXPIRED if self.expired else Reason.INVALID
+
+
+def _payload(placement: Placement, viewer: str | None, *, preview: bool = False) -> str:
     creative = placement.creative
     cap_period = creative.cap_period if creative.cap is not None else ""
     return (
         f"{placement.placement_id}.{creative.id}.{placement.slot.id}."
-        f"{creative.campaign_id}.{cap_period}.{viewer or ''}"
+        f"{creative.campaign_id}.{cap_period}.{viewer or ''}{'.p' if preview else ''}"
     )
 
 
@@ -184,9 +194,15 @@ def _forget_keys(*, setting: str, **kwargs: Any) -> None:
         _keys.clear()
 
 
-def make_tokens(placement: Placement, viewer: str | None) -> tuple[str, str]:
-    """(impression token, click token) for a served placement."""
-    return Tokens()(placement, viewer)
+def make_tokens(
+    placement: Placement, viewer: str | None, *, preview: bool = False
+) -> tuple[str, str]:
+    """(impression token, click token) for a served placement.
+
+    ``preview``: for a preview or a forced decision (the admin's, a staff ``at``): its
+    beacon and click are answered as usual but counted apart, never billed.
+    """
+    return Tokens(preview=preview)(placement, viewer)
 
 
 class Tokens:
@@ -194,15 +210,16 @@ class Tokens:
     .sign(payload)`` for each purpose (a test checks it), with the keys and the timestamp
     looked up once per response."""
 
-    __slots__ = ("click_key", "impression_key", "stamp")
+    __slots__ = ("click_key", "impression_key", "preview", "stamp")
 
-    def __init__(self) -> None:
+    def __init__(self, *, preview: bool = False) -> None:
         self.impression_key = _keys_for(IMPRESSION).current
         self.click_key = _keys_for(CLICK).current
         self.stamp = signing.b62_encode(int(time.time()))
+        self.preview = preview
 
     def __call__(self, placement: Placement, viewer: str | None) -> tuple[str, str]:
-        value = f"{_payload(placement, viewer)}:{self.stamp}"
+        value = f"{_payload(placement, viewer, preview=self.preview)}:{self.stamp}"
         data = value.encode()
         return (
             f"{value}:{_signature(self.impression_key, data)}",
@@ -213,7 +230,7 @@ class Tokens:
 _TOKEN_RE = re.compile(r"([A-Za-z0-9_.-]{1,200}):([0-9A-Za-z]{1,12}):([A-Za-z0-9_-]{43})", re.ASCII)
 _PAYLOAD_RE = re.compile(
     r"([A-Za-z0-9_-]{8,32})\.([0-9]{1,18})\.([0-9]{1,18})\.([0-9]{1,18})\.(hour|day|)"
-    r"\.([A-Za-z0-9_-]{0,64})",
+    r"\.([A-Za-z0-9_-]{0,64})(\.p)?",
     re.ASCII,
 )
 _INVALID = "This tracking link is not valid."
@@ -236,39 +253,70 @@ def read_token(kind: str, token: str) -> TokenData:
             break
     else:
         raise InvalidTokenError(_INVALID)
-    max_age = beacon_max_age() if kind == IMPRESSION else click_max_age()
-    if time.time() - signing.b62_decode(stamp) > max_age:
-        raise InvalidTokenError("This tracking link has expired.", expired=True)
     fields = _PAYLOAD_RE.fullmatch(payload)
     if fields is None:
         raise InvalidTokenError(_INVALID)
-    placement_id, creative, slot, campaign, cap_period, viewer = fields.groups()
-    return TokenData(
+    placement_id, creative, slot, campaign, cap_period, viewer, preview = fields.groups()
+    data = TokenData(
         placement_id=placement_id,
         creative_id=int(creative),
         slot_id=int(slot),
         campaign_id=int(campaign),
         cap_period=cap_period,
         viewer=viewer or None,
+        preview=preview is not None,
     )
+    max_age = beacon_max_age() if kind == IMPRESSION else click_max_age()
+    if time.time() - signing.b62_decode(stamp) > max_age:
+        raise InvalidTokenError("This tracking link has expired.", expired=True, data=data)
+    return data
 
 
 def record(kind: str, data: TokenData, *, user_agent: str | None, now: datetime) -> bool:
-    """Count one verified event (once per placement); return True if it was counted."""
+    """Count one verified event (once per placement, or apart by its reason); True if it
+    was counted as billable."""
     return get_counters().record(_event(kind, data, user_agent=user_agent, now=now))
+
+
+def record_refused(kind: str, error: InvalidTokenError, *, now: datetime) -> None:
+    """Count apart a beacon or click whose token was refused (expired, invalid, tampered).
+
+    An expired token names its creative and slot; an invalid one is counted per hour
+    with nothing named. One hourly counter per reason: hostile traffic grows nothing.
+    """
+    data = error.data
+    event = TrackedEvent(
+        kind=kind,
+        receipt_id="",
+        at=now,
+        creative_id=data.creative_id if data else 0,
+        slot_id=data.slot_id if data else 0,
+        campaign_id=data.campaign_id if data else 0,
+        reason=error.reason,
+    )
+    get_counters().record(event)
+
+
+def event_reason(*, user_agent: str | None, preview: bool = False) -> str | None:
+    """Why an event would not bill (preview, bot), or None when it bills."""
+    if preview:
+        return Reason.PREVIEW
+    if is_bot(user_agent):
+        return Reason.BOT
+    return None
 
 
 def _event(kind: str, data: TokenData, *, user_agent: str | None, now: datetime) -> TrackedEvent:
     return TrackedEvent(
         kind=kind,
-        placement_id=data.placement_id,
+        receipt_id=data.placement_id,
+        at=now,
         creative_id=data.creative_id,
         slot_id=data.slot_id,
         campaign_id=data.campaign_id,
         cap_period=data.cap_period,
         viewer=data.viewer,
-        bot=is_bot(user_agent),
-        at=now,
+        reason=event_reason(user_agent=user_agent, preview=data.preview),
     )
 
 
@@ -283,8 +331,7 @@ def record_click(data: TokenData, *, user_agent: str | None, now: datetime) -> s
     store = get_counters()
     if not store.buffered:  # database counters: look first, count only a click that goes
         destination = click_destination(data.creative_id)
-        if destination is not None:
-            store.record(event)
+        store.record(event if destination is not None else replace(event, reason=Reason.UNKNOWN))
         return destination
     _, version = store.record_versioned(event)
     return click_destination(data.creative_id, version=version)

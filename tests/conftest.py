@@ -71,3 +71,25 @@ def api_client():
 
 def media_files(root) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def redis_down():
+    """``with redis_down():`` Redis stops answering (a refused connection), for the counters
+    and the cache versions alike; it answers again after the block."""
+    import contextlib
+
+    import redis
+
+    from sponsors import counters, versions
+
+    @contextlib.contextmanager
+    def down():
+        dead = counters.RedisCounters()
+        dead.client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(counters, "_redis_store", lambda: dead)
+            patch.setattr(versions, "_redis_client", lambda: dead.client)
+            yield
+
+    return down

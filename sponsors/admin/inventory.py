@@ -23,7 +23,7 @@ from sponsors import ad_ops
 from sponsors.counters import get_counters
 from sponsors.decision import PageContext, explain_slot
 from sponsors.inventory_cache import build_inventory
-from sponsors.models import Campaign, Creative, DeliveryCounter, Slot, State
+from sponsors.models import Campaign, Creative, DeliveryCounter, Slot, State, UncountedCounter
 from sponsors.querysets import campaign_live_q
 from sponsors.tracking import VIEWER_RE
 
@@ -485,21 +485,21 @@ class CreativeAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
 class DeliveryCounterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: counts are written by tracking and the flush command only."""
 
-    list_display = [
-        "day",
-        "creative",
-        "campaign",
-        "slot",
-        "impressions",
-        "clicks",
-        "bot_impressions",
-        "bot_clicks",
-    ]
+    list_display = ["hour", "creative", "campaign", "slot", "impressions", "clicks"]
     list_select_related = ["creative__campaign", "slot"]
     list_filter = ["slot", "creative__campaign__tier"]
     search_fields = ["creative__name", "creative__campaign__name"]
-    date_hierarchy = "day"
+    date_hierarchy = "hour"
 
     @admin.display(description="campaign", ordering="creative__campaign__name")
     def campaign(self, counter: DeliveryCounter) -> str:
         return counter.creative.campaign.name
+
+
+@admin.register(UncountedCounter)
+class UncountedCounterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: every event answered but not counted, by reason (never billed)."""
+
+    list_display = ["hour", "event", "reason", "creative_id", "slot_id", "article_id", "count"]
+    list_filter = ["event", "reason"]
+    date_hierarchy = "hour"

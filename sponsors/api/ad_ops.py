@@ -42,7 +42,13 @@ from sponsors.models import (
     Sponsor,
     State,
 )
-from sponsors.reports import GROUPS, MAX_REPORT_DAYS, ReportFilters, delivery_report
+from sponsors.reports import (
+    GROUPS,
+    MAX_REPORT_DAYS,
+    ReportFilters,
+    delivery_report,
+    display_zone,
+)
 
 ERRORS_READ = {**ERROR_401, **ERROR_403}
 ERRORS_ONE = {**ERROR_401, **ERROR_403, **ERROR_404}
@@ -460,8 +466,12 @@ class CreativeViewSet(ActiveSwitchMixin, StaffViewSet):
 
 
 class ReportQuerySerializer(serializers.Serializer):
-    start = serializers.DateField(required=False, help_text="First UTC day (default: 29 days ago).")
-    end = serializers.DateField(required=False, help_text="Last UTC day (default: today).")
+    start = serializers.DateField(
+        required=False, help_text="First day, in the display time zone (default: 29 days ago)."
+    )
+    end = serializers.DateField(
+        required=False, help_text="Last day, in the display time zone (default: today)."
+    )
     group_by = serializers.ChoiceField(choices=list(GROUPS), default="day")
     campaign = serializers.IntegerField(required=False, min_value=1)
     creative = serializers.IntegerField(required=False, min_value=1)
@@ -469,7 +479,7 @@ class ReportQuerySerializer(serializers.Serializer):
     sponsor = serializers.SlugField(required=False, help_text="Sponsor slug.")
 
     def validate(self, attrs):
-        end = attrs.get("end") or timezone.now().astimezone(dt.UTC).date()
+        end = attrs.get("end") or timezone.localdate(timezone.now(), display_zone())
         start = attrs.get("start") or end - dt.timedelta(days=29)
         if start > end:
             raise serializers.ValidationError({"start": ["Must not be after end."]})
@@ -480,16 +490,37 @@ class ReportQuerySerializer(serializers.Serializer):
         return {**attrs, "start": start, "end": end}
 
 
+class ReasonCountsSerializer(serializers.Serializer):
+    """Events answered but not counted (never billed), by reason."""
+
+    replayed = serializers.IntegerField(help_text="Already counted (a replay).")
+    expired = serializers.IntegerField(help_text="Token expired.")
+    invalid = serializers.IntegerField(help_text="Token invalid or tampered (names nothing).")
+    bot = serializers.IntegerField(help_text="Bots and crawlers.")
+    non_browser = serializers.IntegerField(help_text="Non-browser clients (server libraries).")
+    preview = serializers.IntegerField(help_text="Preview or forced decision.")
+    unknown = serializers.IntegerField(help_text="Creative or slot deleted since served.")
+
+
+class UncountedSerializer(serializers.Serializer):
+    impressions = ReasonCountsSerializer()
+    clicks = ReasonCountsSerializer()
+
+
 class CountsSerializer(serializers.Serializer):
     impressions = serializers.IntegerField(help_text="Billable impressions.")
     clicks = serializers.IntegerField(help_text="Billable clicks.")
     ctr = serializers.FloatField(help_text="clicks / impressions (0 when none).")
-    bot_impressions = serializers.IntegerField(help_text="Bots and crawlers: never billed.")
+    bot_impressions = serializers.IntegerField(
+        help_text="Bots and crawlers: never billed (also in uncounted)."
+    )
     bot_clicks = serializers.IntegerField()
+    uncounted = UncountedSerializer(help_text="Everything answered but not counted, by reason.")
 
 
 class ReportRowSerializer(CountsSerializer):
-    day = serializers.DateField(required=False, help_text="group_by=day.")
+    hour = serializers.DateTimeField(required=False, help_text="group_by=hour: its UTC start.")
+    day = serializers.DateField(required=False, help_text="group_by=day (display time zone).")
     campaign = serializers.IntegerField(
         required=False, help_text="group_by=campaign or creative: the campaign id."
     )
@@ -503,6 +534,7 @@ class ReportRowSerializer(CountsSerializer):
 class DeliveryReportSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
+    time_zone = serializers.CharField(help_text="The zone whose midnights cut the days.")
     group_by = serializers.ChoiceField(choices=list(GROUPS))
     rows = ReportRowSerializer(many=True)
     totals = CountsSerializer()
@@ -517,11 +549,12 @@ class DeliveryReportView(APIView):
     permission_classes = [ReportPermission]
 
     @extend_schema(
-        summary="Delivery report: impressions, clicks and CTR from the daily counters",
+        summary="Delivery report: impressions, clicks and CTR from the hourly counters",
         description=(
             "Counts flushed to the database (with Redis, within a flush interval of the "
-            "event), grouped by day, campaign, creative or slot. Bot and crawler traffic is "
-            f"reported apart. At most {MAX_REPORT_DAYS} days per report."
+            "event), grouped by hour, day (cut at the display time zone's midnight), "
+            "campaign, creative or slot. Every event answered but not counted is reported "
+            f"beside, by reason. At most {MAX_REPORT_DAYS} days per report."
         ),
         parameters=[ReportQuerySerializer],
         responses={200: DeliveryReportSerializer, **ERROR_400, **ERRORS_READ},

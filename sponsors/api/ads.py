@@ -357,10 +357,14 @@ def _base_url(request) -> str:
     return base
 
 
-def _verified(kind: str, token: str) -> tracking.TokenData:
+def _verified(kind: str, token: str, *, count_refusal: bool = True) -> tracking.TokenData:
+    """The token's data, or a 400; a refused token is counted apart by its reason (expired,
+    invalid), except for a HEAD, which counts nothing."""
     try:
         return tracking.read_token(kind, token)
     except tracking.InvalidTokenError as exc:
+        if count_refusal:
+            tracking.record_refused(kind, exc, now=timezone.now())
         raise ValidationError({"token": [str(exc)]}) from None
 
 
@@ -684,7 +688,7 @@ class ImpressionView(HotPathView):
     def head(self, request: HttpRequest, token: str) -> HttpResponse:
         # A HEAD is not a view of the ad (link checkers, previewers): the token is checked,
         # nothing is counted.
-        _verified(IMPRESSION, token)
+        _verified(IMPRESSION, token, count_refusal=False)
         return HttpResponse(status=204, headers=NO_STORE_HEADERS)
 
 
@@ -713,7 +717,7 @@ class ClickView(HotPathView):
         return _redirect(destination)
 
     def head(self, request: HttpRequest, token: str) -> HttpResponse:
-        data = _verified(CLICK, token)
+        data = _verified(CLICK, token, count_refusal=False)
         destination = tracking.click_destination(data.creative_id)
         if destination is None:
             raise NotFound("This ad no longer exists.")

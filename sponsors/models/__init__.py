@@ -1,18 +1,20 @@
 """Commercial models, one module per concern; import them from ``sponsors.models``."""
 
 from sponsors.models.countdowns import Countdown, DeadlineExtension, DeadlinePhase
-from sponsors.models.inventory import (
-    Campaign,
-    Creative,
+from sponsors.models.counting import (
+    ArticleReadCounter,
     DeliveryCounter,
+    Event,
     FlushedBatch,
-    Slot,
-    State,
+    Reason,
     TrackingReceipt,
+    UncountedCounter,
 )
+from sponsors.models.inventory import Campaign, Creative, Slot, State
 from sponsors.models.profiles import DisclosureLabel, Partner, Sponsor, Sponsorship
 
 __all__ = [
+    "ArticleReadCounter",
     "Campaign",
     "Countdown",
     "Creative",
@@ -20,11 +22,14 @@ __all__ = [
     "DeadlinePhase",
     "DeliveryCounter",
     "DisclosureLabel",
+    "Event",
     "FlushedBatch",
     "Partner",
+    "Reason",
     "Slot",
     "Sponsor",
     "Sponsorship",
     "State",
     "TrackingReceipt",
+    "UncountedCounter",
 ]

@@ -1,7 +1,6 @@
 """Ad inventory: slots on the page, campaigns that buy them, creatives that fill them.
 
-Plus the delivery counters (impressions and clicks per creative per slot per day) that
-tracking keeps exact, and the two small tables that make tracking idempotent.
+What they delivered is counted in ``sponsors.models.counting``.
 
 Every save or delete of a slot, campaign or creative bumps the inventory version
 (``sponsors.versions``) so the ad decision serves the change on the next request.
@@ -398,68 +397,3 @@ def slot_misfits(
     """Reasons why a creative of this kind and size cannot show in some of ``slots``."""
     reasons = [slot.misfit_reason(kind, width, height) for slot in slots]
     return [reason for reason in reasons if reason]
-
-
-class DeliveryCounter(models.Model):
-    """Impressions and clicks of one creative in one slot on one day (UTC). Exact.
-
-    Bot and crawler traffic is counted apart and is never billable.
-    """
-
-    day = models.DateField()
-    # PROTECT: what has delivery counts cannot be deleted (it would delete the counts, which
-    # are what the sponsor is billed on); pause it instead.
-    creative = models.ForeignKey(Creative, on_delete=models.PROTECT, related_name="counters")
-    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="counters")
-    impressions = models.PositiveBigIntegerField(default=0)
-    clicks = models.PositiveBigIntegerField(default=0)
-    bot_impressions = models.PositiveBigIntegerField(default=0)
-    bot_clicks = models.PositiveBigIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-day", "creative", "slot"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "creative", "slot"], name="delivery_counter_once_per_day"
-            ),
-        ]
-        verbose_name = "delivery count"
-
-    def __str__(self) -> str:
-        return f"{self.day} creative {self.creative_id} in slot {self.slot_id}"
-
-
-class FlushedBatch(models.Model):
-    """A batch of Redis counter deltas already applied to the database.
-
-    Written in the same transaction as the counters it applied: a batch id can be applied
-    once only, whichever worker tries, and a worker killed mid-flush leaves nothing half-done.
-    """
-
-    batch_id = models.CharField(max_length=64, unique=True)
-    events = models.PositiveBigIntegerField(default=0)
-    flushed_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-flushed_at"]
-        verbose_name_plural = "flushed batches"
-
-    def __str__(self) -> str:
-        return self.batch_id
-
-
-class TrackingReceipt(models.Model):
-    """One counted beacon or click of one served ad (database counters only, no Redis).
-
-    Its unique key makes a replayed beacon count nothing; old receipts are pruned by
-    ``manage.py ads_flush`` once their tokens have expired.
-    """
-
-    key = models.CharField(max_length=80, unique=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return self.key

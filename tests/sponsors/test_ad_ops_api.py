@@ -4,15 +4,15 @@ served from what the API saves, and delivery reports from the exact counters."""
 import datetime as dt
 
 import pytest
-import redis
 import time_machine
 from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
-from sponsors import counters, versions
-from sponsors.counters import RedisCounters, uses_redis
-from sponsors.models import Campaign, Creative, DeliveryCounter, Slot
+from sponsors import versions
+from sponsors.counters import uses_redis
+from sponsors.models import Campaign, Creative, DeliveryCounter, Slot, UncountedCounter
+from sponsors.reports import REASONS
 from tests.cms.factories import TopicFactory
 from tests.conftest import media_files
 from tests.images import image_bytes
@@ -361,7 +361,9 @@ def test_admin_actions_and_api_pause_and_resume_alike_and_serve_it_at_once(
 def test_nothing_with_delivery_history_can_be_deleted(staff):
     slot = SlotFactory(key="strip")
     creative = CreativeFactory(slots=[slot])
-    DeliveryCounter.objects.create(day=dt.date(2026, 11, 2), creative=creative, slot=slot)
+    DeliveryCounter.objects.create(
+        hour=dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC), creative=creative, slot=slot
+    )
     for path in (
         f"slots/{slot.pk}/",
         f"campaigns/{creative.campaign_id}/",
@@ -391,15 +393,20 @@ def delivery():
         (dt.date(2026, 10, 1), b, strip, 999, 9, 0, 0),  # outside the range asked
     ]
     for day, creative, slot, imps, clicks, bot_imps, bot_clicks in rows:
+        hour = dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)
         DeliveryCounter.objects.create(
-            day=day,
-            creative=creative,
-            slot=slot,
-            impressions=imps,
-            clicks=clicks,
-            bot_impressions=bot_imps,
-            bot_clicks=bot_clicks,
+            hour=hour, creative=creative, slot=slot, impressions=imps, clicks=clicks
         )
+        for event, n in (("impression", bot_imps), ("click", bot_clicks)):
+            if n:
+                UncountedCounter.objects.create(
+                    hour=hour,
+                    event=event,
+                    reason="bot",
+                    creative_id=creative.pk,
+                    slot_id=slot.pk,
+                    count=n,
+                )
     return a, b
 
 
@@ -407,19 +414,24 @@ REPORT = BASE + "reports/delivery/?start=2026-11-01&end=2026-11-02"
 
 
 def test_report_by_day_with_totals_and_bots_apart(staff, delivery, django_assert_num_queries):
-    with django_assert_num_queries(5):  # token+user, permissions (user, groups), rows, totals
+    # token+user, permissions (user, groups), rows, totals, the uncounted events by day
+    with django_assert_num_queries(6):
         report = staff.get(REPORT).json()
     assert [(r["day"], r["impressions"], r["clicks"]) for r in report["rows"]] == [
         ("2026-11-01", 1000, 10),
         ("2026-11-02", 700, 5),
     ]
+    uncounted = {event: dict.fromkeys(REASONS, 0) for event in ("impressions", "clicks")}
+    uncounted["impressions"]["bot"], uncounted["clicks"]["bot"] = 57, 1
     assert report["totals"] == {
         "impressions": 1700,
         "clicks": 15,
         "ctr": round(15 / 1700, 6),
         "bot_impressions": 57,
         "bot_clicks": 1,
+        "uncounted": uncounted,
     }
+    assert [r["uncounted"]["impressions"]["bot"] for r in report["rows"]] == [50, 7]
 
 
 @pytest.mark.parametrize(
@@ -455,7 +467,7 @@ def test_report_by_slot_and_filters(staff, delivery):
         ("start=2026-13-01", "start"),
         ("start=2026-11-05&end=2026-11-01", "start"),
         ("start=2024-01-01&end=2026-11-01", "start"),
-        ("group_by=hour", "group_by"),
+        ("group_by=minute", "group_by"),
         ("campaign=abc", "campaign"),
         ("slot=<b>", "slot"),
     ],
@@ -467,19 +479,63 @@ def test_bad_report_parameters_answer_400(staff, query, field):
 
 
 @pytest.mark.skipif(not uses_redis(), reason="needs Redis (set REDIS_URL)")
-def test_a_change_redis_cannot_announce_is_a_503_and_is_not_saved(staff, monkeypatch):
+def test_a_change_redis_cannot_announce_is_a_503_and_is_not_saved(staff, redis_down):
     creative = CreativeFactory(name="Before")
-    dead = RedisCounters()
-    dead.client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
-    monkeypatch.setattr(counters, "_redis_store", lambda: dead)
-    monkeypatch.setattr(versions, "_redis_client", lambda: dead.client)
-    for response in (
-        staff.patch(f"{BASE}creatives/{creative.pk}/", {"name": "After"}),
-        staff.post(f"{BASE}creatives/{creative.pk}/pause/"),
-        staff.delete(f"{BASE}creatives/{creative.pk}/"),
-    ):
-        assert response.status_code == 503
-        assert response["Retry-After"] == "5"
-    monkeypatch.undo()
+    with redis_down():
+        for response in (
+            staff.patch(f"{BASE}creatives/{creative.pk}/", {"name": "After"}),
+            staff.post(f"{BASE}creatives/{creative.pk}/pause/"),
+            staff.delete(f"{BASE}creatives/{creative.pk}/"),
+        ):
+            assert response.status_code == 503
+            assert response["Retry-After"] == "5"
     creative.refresh_from_db()  # still there, unchanged: served snapshots stay true to it
     assert (creative.name, creative.is_active) == ("Before", True)
+
+
+def test_report_rows_carry_their_reasons_beside_them(staff, delivery):
+    a, b = delivery
+    strip = Slot.objects.get(key="strip")
+    hour = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)
+    for reason, creative, n in (("replayed", a, 4), ("expired", b, 2), ("invalid", None, 9)):
+        UncountedCounter.objects.create(
+            hour=hour,
+            event="impression",
+            reason=reason,
+            creative_id=creative.pk if creative else 0,
+            slot_id=strip.pk if creative else 0,
+            count=n,
+        )
+    rows = staff.get(f"{REPORT}&group_by=creative").json()["rows"]
+    by_name = {r["name"]: r["uncounted"]["impressions"] for r in rows}
+    assert (by_name["A"]["replayed"], by_name["A"]["bot"]) == (4, 50)
+    assert (by_name["B"]["expired"], by_name["B"]["bot"]) == (2, 7)
+    totals = staff.get(f"{REPORT}&group_by=creative").json()["totals"]["uncounted"]
+    assert totals["impressions"]["invalid"] == 9  # names nothing: in the totals only
+    by_hour = staff.get(f"{REPORT}&group_by=hour").json()["rows"]
+    nine = next(r for r in by_hour if r["hour"] == "2026-11-02T09:00:00Z")
+    assert nine["uncounted"]["impressions"]["invalid"] == 9
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "hours"),
+    [
+        ("Europe/London", dt.date(2026, 3, 29), 23),  # the clocks go forward
+        ("Europe/London", dt.date(2026, 10, 25), 25),  # and back
+        ("America/New_York", dt.date(2026, 3, 8), 23),
+        ("America/New_York", dt.date(2026, 11, 1), 25),
+    ],
+)
+def test_days_are_cut_at_the_display_zones_midnight_on_dst_days(staff, settings, zone, day, hours):
+    """One impression in every UTC hour around the day: the day holds 23 or 25 of them."""
+    settings.TIME_ZONE = zone
+    creative = CreativeFactory(slots=[SlotFactory(key="strip")])
+    slot = creative.slots.get()
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC) - dt.timedelta(hours=12)
+    for n in range(48):
+        DeliveryCounter.objects.create(
+            hour=start + dt.timedelta(hours=n), creative=creative, slot=slot, impressions=1
+        )
+    report = staff.get(f"{BASE}reports/delivery/?start={day}&end={day}").json()
+    assert report["time_zone"] == zone
+    assert [(r["day"], r["impressions"]) for r in report["rows"]] == [(day.isoformat(), hours)]

@@ -37,7 +37,7 @@ def make_rows(n: int) -> None:
         slot.house_creative = creative
         slot.save()
         DeliveryCounter.objects.create(
-            day=NOW.date(), creative=creative, slot=slot, impressions=10, clicks=1
+            hour=NOW, creative=creative, slot=slot, impressions=10, clicks=1
         )
 
 
@@ -73,7 +73,7 @@ def test_campaign_list_shows_state_delivery_and_cap(admin_client):
     campaign = CampaignFactory(name="Cloud launch", impression_goal=1000, frequency_cap=3)
     creative = CreativeFactory(campaign=campaign)
     slot = SlotFactory(key="sidebar")
-    DeliveryCounter.objects.create(day=NOW.date(), creative=creative, slot=slot, impressions=250)
+    DeliveryCounter.objects.create(hour=NOW, creative=creative, slot=slot, impressions=250)
     html = admin_client.get("/admin/sponsors/campaign/").content.decode()
     assert "Cloud launch" in html
     assert "Live" in html
@@ -350,7 +350,7 @@ def test_the_admin_refuses_to_delete_what_has_delivery_counts(admin_client):
     slot = SlotFactory(key="strip")
     counted = CreativeFactory(name="Counted strip", slots=[slot])
     DeliveryCounter.objects.create(
-        day=dt.date(2026, 11, 2), creative=counted, slot=slot, impressions=5
+        hour=dt.datetime(2026, 11, 2, tzinfo=dt.UTC), creative=counted, slot=slot, impressions=5
     )
     page = admin_client.get(f"/admin/sponsors/campaign/{counted.campaign_id}/delete/")
     html = page.content.decode()
@@ -370,9 +370,7 @@ def test_the_admin_refuses_to_delete_what_has_delivery_counts(admin_client):
 
 def test_delivery_counts_are_read_only_even_for_superusers(admin_client):
     creative, slot = CreativeFactory(name="Banner"), SlotFactory(key="strip")
-    counter = DeliveryCounter.objects.create(
-        day=NOW.date(), creative=creative, slot=slot, impressions=10
-    )
+    counter = DeliveryCounter.objects.create(hour=NOW, creative=creative, slot=slot, impressions=10)
     base = "/admin/sponsors/deliverycounter/"
     assert "Banner" in admin_client.get(base).content.decode()
     page = admin_client.get(f"{base}{counter.pk}/change/")

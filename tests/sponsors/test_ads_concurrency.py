@@ -22,7 +22,7 @@ from sponsors.counters import (
     flush_redis,
     uses_redis,
 )
-from sponsors.models import DeliveryCounter, FlushedBatch
+from sponsors.models import DeliveryCounter, FlushedBatch, Reason, UncountedCounter
 from tests.sponsors.factories_ads import CreativeFactory, SlotFactory
 
 WRITERS = 16
@@ -48,38 +48,61 @@ def _events(creatives, slots):
         events.append(
             TrackedEvent(
                 kind=IMPRESSION if i % 3 else CLICK,
-                placement_id=f"concurrent-{i:06d}",
+                receipt_id=f"concurrent-{i:06d}",
                 creative_id=creative.pk,
                 slot_id=slots[(i // 2) % 2].pk,
                 campaign_id=creative.campaign_id,
                 cap_period="",
                 viewer=f"viewer-{i % 97}",
-                bot=i % 10 == 0,
+                reason=Reason.BOT if i % 10 == 0 else None,
                 at=now,
             )
         )
     return events
 
 
-def _expected(events):
-    expected = Counter()
+def _column(event):
+    return "impressions" if event.kind == IMPRESSION else "clicks"
+
+
+def _expected(events, sent):
+    """Billable events once each; bots once per send; every repeat of a billable event
+    counted apart as replayed."""
+    billable, apart = Counter(), Counter()
     for event in events:
-        expected[(event.creative_id, event.slot_id, event.column)] += 1
-    return expected
+        if event.reason is None:
+            billable[(event.creative_id, event.slot_id, _column(event))] += 1
+    seen = set()
+    for event in sent:
+        if event.reason is not None:
+            apart[(event.kind, event.reason)] += 1
+        elif event.receipt in seen:
+            apart[(event.kind, Reason.REPLAYED)] += 1
+        seen.add(event.receipt)
+    return billable, apart
 
 
 def _actual():
-    actual = Counter()
+    billable, apart = Counter(), Counter()
     for row in DeliveryCounter.objects.all():
-        for column in ("impressions", "clicks", "bot_impressions", "bot_clicks"):
+        for column in ("impressions", "clicks"):
             if getattr(row, column):
-                actual[(row.creative_id, row.slot_id, column)] += getattr(row, column)
-    return actual
+                billable[(row.creative_id, row.slot_id, column)] += getattr(row, column)
+    for row in UncountedCounter.objects.all():
+        apart[(row.event, row.reason)] += row.count
+    return billable, apart
 
 
 def _run_writers(store, events):
-    """16 threads; each sends its share plus replays of events other threads also send."""
+    """16 threads; each sends its share plus replays of events other threads also send.
+
+    Returns how many were counted as billable, and every event sent."""
     shares = [events[n::WRITERS] for n in range(WRITERS)]
+    sent = [
+        event
+        for n in range(WRITERS)
+        for event in [*shares[n], *events[(n * 37) % len(events) :][:REPLAYS_PER_WRITER]]
+    ]
     counted = Counter()
     errors = []
     barrier = threading.Barrier(WRITERS)
@@ -102,7 +125,7 @@ def _run_writers(store, events):
     for thread in threads:
         thread.join(timeout=300)
     assert not errors, errors[:3]
-    return sum(counted.values())
+    return sum(counted.values()), sent
 
 
 @pytest.fixture
@@ -114,13 +137,12 @@ def inventory():
 
 def test_database_upserts_count_exactly_under_16_parallel_writers(inventory):
     events = _events(*inventory)
-    counted = _run_writers(DatabaseCounters(), events)
-    assert counted == EVENTS  # every replay was recognised
-    assert _actual() == _expected(events)
-    totals = DeliveryCounter.objects.aggregate(
-        i=Sum("impressions"), c=Sum("clicks"), bi=Sum("bot_impressions"), bc=Sum("bot_clicks")
-    )
-    assert sum(totals.values()) == EVENTS
+    counted, sent = _run_writers(DatabaseCounters(), events)
+    billable = sum(1 for event in events if event.reason is None)
+    assert counted == billable  # every replay was recognised
+    assert _actual() == _expected(events, sent)
+    totals = DeliveryCounter.objects.aggregate(i=Sum("impressions"), c=Sum("clicks"))
+    assert sum(totals.values()) == billable
 
 
 @pytest.mark.skipif(not uses_redis(), reason="needs Redis (set REDIS_URL)")
@@ -144,12 +166,12 @@ def test_redis_counts_flushed_by_four_racing_workers_are_exact(inventory):
     flushers = [threading.Thread(target=flush_worker) for _ in range(4)]
     for flusher in flushers:
         flusher.start()
-    counted = _run_writers(store, events)
+    counted, sent = _run_writers(store, events)
     writers_finished.set()
     for flusher in flushers:
         flusher.join(timeout=300)
     flush_redis(store, recover_after=0)
     assert not flush_errors, flush_errors[:3]
-    assert counted == EVENTS
-    assert _actual() == _expected(events)
+    assert counted == sum(1 for event in events if event.reason is None)
+    assert _actual() == _expected(events, sent)
     assert FlushedBatch.objects.count() >= 1

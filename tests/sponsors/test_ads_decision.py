@@ -11,7 +11,7 @@ from django.utils import timezone
 from sponsors.counters import IMPRESSION, TrackedEvent, get_counters
 from sponsors.decision import NoCounters, PageContext, decide
 from sponsors.inventory_cache import get_inventory
-from sponsors.models import Campaign
+from sponsors.models import Campaign, Reason
 from tests.cms.factories import TopicFactory
 from tests.sponsors.factories_ads import (
     CampaignFactory,
@@ -52,7 +52,7 @@ def impression(creative, slot, *, viewer=None, placement=None, at=None, bot=Fals
     return get_counters().record(
         TrackedEvent(
             kind=IMPRESSION,
-            placement_id=placement
+            receipt_id=placement
             or f"p{creative.pk}x{timezone.now().timestamp()}{Random().random()}",
             creative_id=creative.pk,
             slot_id=slot.pk,
@@ -61,7 +61,7 @@ def impression(creative, slot, *, viewer=None, placement=None, at=None, bot=Fals
             if creative.campaign.frequency_cap
             else "",
             viewer=viewer,
-            bot=bot,
+            reason=Reason.BOT if bot else None,
             at=at or timezone.now(),
         )
     )

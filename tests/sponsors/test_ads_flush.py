@@ -13,12 +13,14 @@ from sponsors.counters import (
     IMPRESSION,
     PENDING_KEY,
     PROCESSING_PREFIX,
+    DatabaseCounters,
     RedisCounters,
     TrackedEvent,
     get_counters,
     uses_redis,
 )
-from sponsors.models import DeliveryCounter, FlushedBatch, TrackingReceipt
+from sponsors.models import DeliveryCounter, FlushedBatch, Reason, TrackingReceipt
+from tests.sponsors.counting import apart
 from tests.sponsors.factories_ads import CreativeFactory, SlotFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,13 +40,13 @@ def send(ad, n, *, start=0, kind=IMPRESSION, bot=False, at=None):
         store.record(
             TrackedEvent(
                 kind=kind,
-                placement_id=f"placement-{kind}-{i:06d}",
+                receipt_id=f"placement-{kind}-{i:06d}",
                 creative_id=creative.pk,
                 slot_id=slot.pk,
                 campaign_id=creative.campaign_id,
                 cap_period="",
                 viewer=None,
-                bot=bot,
+                reason=Reason.BOT if bot else None,
                 at=at or timezone.now(),
             )
         )
@@ -68,14 +70,23 @@ def test_flush_moves_pending_counts_to_the_database_once(ad):
     assert FlushedBatch.objects.count() == 2
 
 
-@needs_redis
-def test_flush_keeps_days_apart(ad):
-    send(ad, 3, at=dt.datetime(2026, 3, 1, 23, 59, tzinfo=dt.UTC))
-    send(ad, 2, start=3, at=dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC))
+@pytest.mark.parametrize(
+    "boundary",
+    [
+        dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC),  # midnight UTC
+        dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC),  # London's clocks go forward
+        dt.datetime(2026, 10, 25, 1, 0, tzinfo=dt.UTC),  # and back
+        dt.datetime(2026, 11, 1, 6, 0, tzinfo=dt.UTC),  # New York's go back
+    ],
+)
+def test_counts_keep_utc_hours_apart_to_the_microsecond(ad, boundary):
+    """Either store: the last microsecond of an hour and the first of the next."""
+    send(ad, 3, at=boundary - dt.timedelta(microseconds=1))
+    send(ad, 2, start=3, at=boundary)
     get_counters().flush()
-    assert dict(DeliveryCounter.objects.values_list("day", "impressions")) == {
-        dt.date(2026, 3, 1): 3,
-        dt.date(2026, 3, 2): 2,
+    assert dict(DeliveryCounter.objects.values_list("hour", "impressions")) == {
+        boundary - dt.timedelta(hours=1): 3,
+        boundary: 2,
     }
 
 
@@ -86,7 +97,7 @@ def test_worker_killed_before_commit_leaves_a_batch_that_is_recovered_once(ad, m
     def killed(rows):
         raise KeyboardInterrupt("worker killed mid-flush")
 
-    monkeypatch.setattr(counters, "upsert_counts", killed)
+    monkeypatch.setattr(counters, "upsert_delivery", killed)
     with pytest.raises(KeyboardInterrupt):
         get_counters().flush()
     monkeypatch.undo()
@@ -122,8 +133,42 @@ def test_events_of_deleted_creatives_are_dropped_not_fatal(ad):
     send(ad, 3)
     ad[0].delete()
     report = get_counters().flush()
-    assert (report.events, report.dropped) == (0, 3)
+    assert (report.events, report.unknown) == (0, 3)
     assert not get_counters().client.exists(get_counters().key(PENDING_KEY))
+    assert apart() == {("impression", "unknown"): 3}
+
+
+@needs_redis
+def test_a_replay_after_redis_lost_its_receipts_counts_nothing(ad):
+    """Redis restarted empty (no persistence): the flush finds the receipts in the
+    database, counts the repeats as replayed, and takes them off the pacing total."""
+    creative, _ = ad
+    send(ad, 10)
+    get_counters().flush()
+    store = get_counters()
+    store.client.delete(*store.client.scan_iter(match=store.key("ads:seen:") + "*"))
+    send(ad, 10)  # the same ten beacons again: Redis takes them as new
+    report = store.flush()
+    assert impressions() == 10
+    assert (report.events, report.apart) == (0, 10)
+    assert apart() == {("impression", "replayed"): 10}
+    delivered, _ = store.read(
+        campaigns={creative.campaign_id}, caps=set(), viewer=None, now=timezone.now()
+    )
+    assert delivered == {creative.campaign_id: 10}
+
+
+@needs_redis
+def test_counts_left_pending_by_the_daily_release_are_applied_at_midnight_utc(ad):
+    creative, slot = ad
+    store = get_counters()
+    pending = store.key(PENDING_KEY)
+    store.client.hset(pending, f"2026-11-30|{creative.pk}|{slot.pk}|impressions", 4)
+    store.client.hset(pending, f"2026-11-30|{creative.pk}|{slot.pk}|bot_clicks", 2)
+    store.flush()
+    midnight = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    assert list(DeliveryCounter.objects.values_list("hour", "impressions")) == [(midnight, 4)]
+    assert apart() == {("click", "bot"): 2}
 
 
 @needs_redis
@@ -163,3 +208,27 @@ def test_flush_command_refuses_negative_options():
 
 def test_redis_store_class_is_used_only_with_redis():
     assert isinstance(get_counters(), RedisCounters) == uses_redis()
+
+
+@needs_redis
+@pytest.mark.parametrize("first", ["redis", "database"])
+def test_one_receipt_across_the_switch_between_redis_and_the_database(ad, first):
+    """An event counted by one store and presented again to the other bills once."""
+    creative, slot = ad
+    event = TrackedEvent(
+        kind=IMPRESSION,
+        receipt_id="switch-1",
+        at=timezone.now(),
+        creative_id=creative.pk,
+        slot_id=slot.pk,
+        campaign_id=creative.campaign_id,
+    )
+    stores = [get_counters(), DatabaseCounters()]
+    if first == "database":
+        stores.reverse()
+    assert stores[0].record(event) is True
+    get_counters().flush()
+    stores[1].record(event)  # Redis takes it as new; its flush finds the receipt
+    get_counters().flush()
+    assert impressions() == 1
+    assert apart() == {("impression", "replayed"): 1}

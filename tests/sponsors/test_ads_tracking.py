@@ -5,15 +5,13 @@ import itertools
 from urllib.parse import quote, urlparse
 
 import pytest
-import redis
 import time_machine
 from django.core import signing
-from django.db.models import Sum
 
-from sponsors import counters, versions
-from sponsors.counters import RedisCounters, click_max_age, get_counters, uses_redis
-from sponsors.models import Creative, DeliveryCounter
+from sponsors.counters import click_max_age, uses_redis
+from sponsors.models import Creative, DeliveryCounter, UncountedCounter
 from sponsors.tracking import SALTS, is_bot
+from tests.sponsors.counting import apart, totals
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,18 +19,6 @@ pytestmark = pytest.mark.django_db
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15"
 DESTINATION = "https://advertiser.example.com/landing?utm_source=news"
 NOW = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
-
-
-def totals() -> dict:
-    """Counts as the database holds them (after a flush when Redis buffers them)."""
-    get_counters().flush(recover_after=0)
-    sums = DeliveryCounter.objects.aggregate(
-        impressions=Sum("impressions"),
-        clicks=Sum("clicks"),
-        bot_impressions=Sum("bot_impressions"),
-        bot_clicks=Sum("bot_clicks"),
-    )
-    return {key: value or 0 for key, value in sums.items()}
 
 
 @pytest.fixture
@@ -56,6 +42,7 @@ def test_beacon_counts_once_per_served_ad(api_client, creative):
         assert api_client.get(beacon, HTTP_USER_AGENT=BROWSER).status_code == 204
         assert api_client.post(beacon, HTTP_USER_AGENT=BROWSER).status_code == 204
     assert totals() == {"impressions": 1, "clicks": 0, "bot_impressions": 0, "bot_clicks": 0}
+    assert apart() == {("impression", "replayed"): 10}
     row = DeliveryCounter.objects.get()
     assert (row.creative_id, row.slot.key) == (creative.pk, "sidebar")
 
@@ -138,6 +125,7 @@ def test_click_on_a_deleted_creative_is_404_and_counts_nothing(api_client, creat
     assert response.json()["code"] == "not_found"
     assert not response.has_header("Location")
     assert totals() == {"impressions": 0, "clicks": 0, "bot_impressions": 0, "bot_clicks": 0}
+    assert apart() == {("click", "unknown"): 1}
 
 
 def test_expired_tokens_are_refused(api_client, creative):
@@ -150,6 +138,10 @@ def test_expired_tokens_are_refused(api_client, creative):
             assert response.json()["errors"]["token"] == ["This tracking link has expired."]
             assert not response.has_header("Location")
     assert totals() == {"impressions": 0, "clicks": 0, "bot_impressions": 0, "bot_clicks": 0}
+    # Counted apart, naming what the token names: it was signed here.
+    assert apart() == {("impression", "expired"): 1, ("click", "expired"): 1}
+    named = UncountedCounter.objects.values_list("creative_id", "slot_id")
+    assert set(named) == {(creative.pk, creative.slots.get().pk)}
 
 
 def test_beacon_expires_sooner_than_the_click(api_client, creative):
@@ -238,18 +230,25 @@ def test_tampered_and_malicious_click_tokens_never_redirect_and_count_nothing(ap
 
     tokens = [*_malicious_tokens(token, payload, other_payload), beacon_token]
     assert len(tokens) >= 200
+    refused = {"click": 0, "impression": 0}
     for bad in tokens:
         response = api_client.get(
             f"/api/v1/ads/click/{quote(bad, safe='')}/", HTTP_USER_AGENT=BROWSER
         )
         assert response.status_code in (400, 404), bad
         assert not response.has_header("Location"), bad
+        refused["click"] += response.status_code == 400
         if not is_genuine_beacon(bad, payload):
             beacon = api_client.get(
                 f"/api/v1/ads/impression/{quote(bad, safe='')}/", HTTP_USER_AGENT=BROWSER
             )
             assert beacon.status_code in (400, 404), bad
+            refused["impression"] += beacon.status_code == 400
     assert totals() == {"impressions": 0, "clicks": 0, "bot_impressions": 0, "bot_clicks": 0}
+    # Each refusal is counted apart as invalid, with nothing named: one hourly row per kind.
+    assert apart() == {(kind, "invalid"): n for kind, n in refused.items()}
+    assert UncountedCounter.objects.count() == 2
+    assert set(UncountedCounter.objects.values_list("creative_id", "slot_id")) == {(0, 0)}
 
     # The genuine token still works, exactly once.
     response = api_client.get(click_path, HTTP_USER_AGENT=BROWSER)
@@ -296,19 +295,15 @@ def test_rotating_the_secret_key_keeps_served_links_working_through_the_fallback
 
 @pytest.mark.skipif(not uses_redis(), reason="needs Redis (set REDIS_URL)")
 def test_when_redis_does_not_answer_the_hot_path_answers_503_in_the_error_format(
-    api_client, creative, monkeypatch
+    api_client, creative, redis_down
 ):
     beacon, click = serve(api_client, viewer="v1")
-    dead = RedisCounters()
-    dead.client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
-    monkeypatch.setattr(counters, "_redis_store", lambda: dead)
-    monkeypatch.setattr(versions, "_redis_client", lambda: dead.client)
-    for path in ("/api/v1/ads/?slots=sidebar&viewer=v1", beacon, click):
-        response = api_client.get(path, HTTP_USER_AGENT=BROWSER)
-        assert response.status_code == 503
-        assert response["Retry-After"] == "5"
-        assert response.json()["code"] == "unavailable"
-    monkeypatch.undo()
+    with redis_down():
+        for path in ("/api/v1/ads/?slots=sidebar&viewer=v1", beacon, click):
+            response = api_client.get(path, HTTP_USER_AGENT=BROWSER)
+            assert response.status_code == 503
+            assert response["Retry-After"] == "5"
+            assert response.json()["code"] == "unavailable"
     assert totals()["impressions"] == 0
     assert api_client.get(beacon, HTTP_USER_AGENT=BROWSER).status_code == 204  # counts later
     assert totals()["impressions"] == 1

@@ -5,14 +5,12 @@ import json
 from urllib.parse import urlparse
 
 import pytest
-import redis
 from django.db.models import Sum
 from django.test import Client, RequestFactory
 from django.urls import resolve
 from rest_framework.views import APIView
 
-from sponsors import counters
-from sponsors.counters import RedisCounters, get_counters, uses_redis
+from sponsors.counters import get_counters, uses_redis
 from sponsors.models import Creative, DeliveryCounter
 from tests.sponsors.factories_ads import CreativeFactory, SlotFactory
 
@@ -293,19 +291,16 @@ def test_the_hot_path_never_runs_drfs_dispatch(urls, monkeypatch):
 
 
 @pytest.mark.skipif(not uses_redis(), reason="needs Redis (set REDIS_URL)")
-def test_when_redis_does_not_answer_head_answers_503_as_get_does(urls, monkeypatch):
-    dead = RedisCounters()
-    dead.client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
-    monkeypatch.setattr(counters, "_redis_store", lambda: dead)
-    for url in (urls["decision"], urls["beacon"], urls["click"]):
-        response = Client().get(url, HTTP_USER_AGENT=BROWSER)
-        assert_error(response, 503, "unavailable")
-        assert response["Retry-After"] == "5"
-    head = Client().head(urls["decision"], HTTP_USER_AGENT=BROWSER)
-    assert (head.status_code, head["Retry-After"]) == (503, "5")
-    # The beacon's HEAD needs no counter: it checks the token only.
-    assert Client().head(urls["beacon"], HTTP_USER_AGENT=BROWSER).status_code == 204
-    monkeypatch.undo()
+def test_when_redis_does_not_answer_head_answers_503_as_get_does(urls, redis_down):
+    with redis_down():
+        for url in (urls["decision"], urls["beacon"], urls["click"]):
+            response = Client().get(url, HTTP_USER_AGENT=BROWSER)
+            assert_error(response, 503, "unavailable")
+            assert response["Retry-After"] == "5"
+        head = Client().head(urls["decision"], HTTP_USER_AGENT=BROWSER)
+        assert (head.status_code, head["Retry-After"]) == (503, "5")
+        # The beacon's HEAD needs no counter: it checks the token only.
+        assert Client().head(urls["beacon"], HTTP_USER_AGENT=BROWSER).status_code == 204
     assert counted() == {"impressions": 0, "clicks": 0}
 
 

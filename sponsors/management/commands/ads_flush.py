@@ -11,6 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sponsors.counters import get_counters, prune_receipts, uses_redis
 
+# Receipts of expired tokens are deleted at most this often (seconds), not on every flush.
+PRUNE_EVERY = 60.0
+
 
 class Command(BaseCommand):
     help = "Flush buffered ad impression/click counts from Redis to the database (idempotent)."
@@ -47,14 +50,18 @@ class Command(BaseCommand):
             )
             return
         runs = 0
+        pruned_at = 0.0
         while True:
             report = get_counters().flush(recover_after=recover_after)
             self.stdout.write(
-                f"Flushed {report.events} event(s) in {report.batches} batch(es); "
-                f"recovered {report.recovered} leftover batch(es), "
-                f"{report.already_applied} already applied; "
-                f"dropped {report.dropped} event(s) of deleted creatives or slots."
+                f"Flushed {report.events} event(s) and {report.apart} counted apart "
+                f"({report.unknown} of deleted creatives, slots or articles) in "
+                f"{report.batches} batch(es); recovered {report.recovered} leftover "
+                f"batch(es), {report.already_applied} already applied."
             )
+            if time.monotonic() - pruned_at >= PRUNE_EVERY:
+                pruned_at = time.monotonic()
+                self.stdout.write(f"Pruned {prune_receipts()} expired tracking receipt(s).")
             runs += 1
             if not every or (times and runs >= times):
                 return
