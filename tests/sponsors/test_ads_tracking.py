@@ -90,6 +90,23 @@ def test_bot_traffic_is_counted_apart_and_never_billed(api_client, creative, use
     assert totals() == {"impressions": 0, "clicks": 0, "bot_impressions": 1, "bot_clicks": 1}
 
 
+@pytest.mark.parametrize(
+    "user_agent",
+    [
+        "okhttp/4.12.0",
+        "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/UQ1A.240205.004)",
+        "NewsApp/1.0 CFNetwork/1494.0.7 Darwin/23.4.0",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/131.0.6778.81 Mobile Safari/537.36",
+    ],
+)
+def test_app_beacons_are_billed(api_client, creative, user_agent):
+    beacon, click = serve(api_client)
+    assert api_client.get(beacon, HTTP_USER_AGENT=user_agent).status_code == 204
+    assert api_client.get(click, HTTP_USER_AGENT=user_agent).status_code == 302
+    assert totals() == {"impressions": 1, "clicks": 1, "bot_impressions": 0, "bot_clicks": 0}
+
+
 def test_browsers_are_not_bots():
     assert not is_bot(BROWSER)
     assert not is_bot("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148")
