@@ -11,8 +11,9 @@ campaign's cap period and the viewer. A tampered, truncated, expired or foreign 
 (signed with another key, or for the other purpose) is refused before anything is counted
 or any redirect is made; a click never redirects anywhere but the creative's stored
 ``click_url``. Each placement counts once per purpose: a replayed beacon or a second click
-of the same ad is answered as usual but counts nothing. Known bots and crawlers are counted
-in separate, non-billable columns and never feed caps or pacing.
+of the same ad is answered as usual but counts nothing. Known bots and crawlers, and
+non-browser clients (``sponsors.user_agents``), are counted in separate, non-billable
+columns and never feed caps or pacing.
 """
 
 from __future__ import annotations
@@ -43,75 +44,11 @@ from sponsors.counters import (
 from sponsors.decision import Placement
 from sponsors.inventory_cache import get_inventory
 from sponsors.models import Creative, Reason
+from sponsors.user_agents import BOT, NON_BROWSER, verdict
 
 SALTS = {IMPRESSION: "sponsors.ads.impression", CLICK: "sponsors.ads.click"}
 
 VIEWER_RE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
-
-# Substrings of User-Agent headers sent by crawlers, link previewers, monitors and scripts.
-# Matched case-insensitively; an empty User-Agent counts as a bot too.
-BOT_PATTERNS = [
-    "bot",
-    "crawl",
-    "spider",
-    "slurp",
-    "mediapartners",
-    "adsbot",
-    "facebookexternalhit",
-    "facebookcatalog",
-    "embedly",
-    "quora link preview",
-    "outbrain",
-    "pinterest",
-    "vkshare",
-    "w3c_validator",
-    "whatsapp",
-    "skypeuripreview",
-    "bitlybot",
-    "preview",
-    "headlesschrome",
-    "phantomjs",
-    "lighthouse",
-    "pagespeed",
-    "gtmetrix",
-    "pingdom",
-    "uptime",
-    "monitor",
-    "curl/",
-    "wget/",
-    "python-requests",
-    "python-urllib",
-    "python-httpx",
-    "aiohttp",
-    "go-http-client",
-    "java/",
-    "okhttp",
-    "libwww-perl",
-    "scrapy",
-    "httpclient",
-    "node-fetch",
-    "axios/",
-    "postmanruntime",
-    "insomnia",
-]
-
-
-def _bot_regex() -> re.Pattern[str]:
-    extra = getattr(settings, "ADS_EXTRA_BOT_PATTERNS", [])
-    return re.compile("|".join(re.escape(p.lower()) for p in [*BOT_PATTERNS, *extra]))
-
-
-_BOT_RE: re.Pattern[str] | None = None
-
-
-def is_bot(user_agent: str | None) -> bool:
-    """True for known crawlers, previewers and scripts (and for a missing User-Agent)."""
-    global _BOT_RE
-    if not user_agent or not user_agent.strip():
-        return True
-    if _BOT_RE is None:
-        _BOT_RE = _bot_regex()
-    return _BOT_RE.search(user_agent.lower()) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,13 +234,15 @@ def record_refused(kind: str, error: InvalidTokenError, *, now: datetime) -> Non
     get_counters().record(event)
 
 
+_REASONS = {BOT: Reason.BOT, NON_BROWSER: Reason.NON_BROWSER}
+
+
 def event_reason(*, user_agent: str | None, preview: bool = False) -> str | None:
-    """Why an event would not bill (preview, bot), or None when it bills."""
+    """Why an event would not bill (a preview's token, a bot, a non-browser client: see
+    ``sponsors.user_agents``), or None when it bills."""
     if preview:
         return Reason.PREVIEW
-    if is_bot(user_agent):
-        return Reason.BOT
-    return None
+    return _REASONS.get(verdict(user_agent))
 
 
 def _event(kind: str, data: TokenData, *, user_agent: str | None, now: datetime) -> TrackedEvent:

@@ -10,7 +10,7 @@ from django.core import signing
 
 from sponsors.counters import click_max_age, uses_redis
 from sponsors.models import Creative, DeliveryCounter, UncountedCounter
-from sponsors.tracking import SALTS, is_bot
+from sponsors.tracking import SALTS, event_reason
 from tests.sponsors.counting import apart, totals
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
 
@@ -63,8 +63,6 @@ def test_each_served_ad_counts_separately_and_post_beacons_count(api_client, cre
         "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
         "facebookexternalhit/1.1",
         "Slackbot-LinkExpanding 1.0",
-        "curl/8.5.0",
-        "python-requests/2.32",
         "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0 Safari/537.36",
         "AhrefsBot/7.0",
         "Mozilla/5.0 (compatible; YandexBot/3.0)",
@@ -78,10 +76,58 @@ def test_bot_traffic_is_counted_apart_and_never_billed(api_client, creative, use
     assert totals() == {"impressions": 0, "clicks": 0, "bot_impressions": 1, "bot_clicks": 1}
 
 
+@pytest.mark.parametrize(
+    "user_agent",
+    [
+        "okhttp/4.12.0",
+        "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/UQ1A.240205.004)",
+        "NewsApp/1.0 CFNetwork/1494.0.7 Darwin/23.4.0",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Version/4.0 Chrome/131.0.6778.81 Mobile Safari/537.36",
+    ],
+)
+def test_app_beacons_are_billed(api_client, creative, user_agent):
+    beacon, click = serve(api_client)
+    assert api_client.get(beacon, HTTP_USER_AGENT=user_agent).status_code == 204
+    assert api_client.get(click, HTTP_USER_AGENT=user_agent).status_code == 302
+    assert totals() == {"impressions": 1, "clicks": 1, "bot_impressions": 0, "bot_clicks": 0}
+
+
+@pytest.mark.parametrize(
+    "user_agent", ["curl/8.5.0", "python-requests/2.32", "axios/1.7.7", "node-fetch/1.0"]
+)
+def test_server_libraries_are_counted_apart_as_non_browser_clients(
+    api_client, creative, user_agent
+):
+    beacon, click = serve(api_client)
+    assert api_client.get(beacon, HTTP_USER_AGENT=user_agent).status_code == 204
+    assert api_client.get(click, HTTP_USER_AGENT=user_agent).status_code == 302
+    assert totals() == {"impressions": 0, "clicks": 0, "bot_impressions": 0, "bot_clicks": 0}
+    assert apart() == {("impression", "non_browser"): 1, ("click", "non_browser"): 1}
+
+
+def test_okhttp_bills_axios_is_a_non_browser_client_googlebot_a_bot_and_a_replay_replayed(
+    api_client, creative
+):
+    sent = []
+    for user_agent in ("okhttp/4.12.0", "axios/1.7.7", "Googlebot/2.1"):
+        beacon, _ = serve(api_client)
+        assert api_client.get(beacon, HTTP_USER_AGENT=user_agent).status_code == 204
+        sent.append(beacon)
+    assert api_client.get(sent[0], HTTP_USER_AGENT="okhttp/4.12.0").status_code == 204
+    assert totals()["impressions"] == 1
+    assert apart() == {
+        ("impression", "non_browser"): 1,
+        ("impression", "bot"): 1,
+        ("impression", "replayed"): 1,
+    }
+
+
 def test_browsers_are_not_bots():
-    assert not is_bot(BROWSER)
-    assert not is_bot("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148")
-    assert is_bot(None)
+    assert event_reason(user_agent=BROWSER) is None
+    iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
+    assert event_reason(user_agent=iphone) is None
+    assert event_reason(user_agent=None) == "bot"
 
 
 @time_machine.travel(NOW, tick=False)  # a cap counts per UTC day: all in one day
