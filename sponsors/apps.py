@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core import checks
 from django.db.models.signals import post_delete, post_save
 
 
@@ -16,3 +19,13 @@ class SponsorsConfig(AppConfig):
         post_save.connect(receivers.topic_changed, sender=Topic, dispatch_uid="sponsors.topic")
         post_delete.connect(receivers.topic_changed, sender=Topic, dispatch_uid="sponsors.topic")
         cms_services.register_publication_check(sponsorships.partner_publication_check)
+        checks.register(user_agent_settings_check)
+
+
+def user_agent_settings_check(**kwargs: Any) -> list[checks.CheckMessage]:
+    """``manage.py check`` refuses mistaken User-Agent verdict settings (at run time they
+    are logged and ignored, so beacons keep answering)."""
+    from sponsors.user_agents import settings_error  # imports settings: after app loading
+
+    error = settings_error()
+    return [checks.Error(error, id="sponsors.E001")] if error else []

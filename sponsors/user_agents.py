@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import logging
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -44,6 +45,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+
+log = logging.getLogger(__name__)
 
 
 class Verdict(enum.StrEnum):
@@ -178,9 +181,8 @@ def _classify(agent: str) -> Verdict:
 # --- Settings ---------------------------------------------------------------------------
 
 
-@functools.cache
-def _overrides() -> tuple[tuple[Verdict, re.Pattern[str]], ...]:
-    """The settings' substrings, compiled: bot first, then non_browser, then billable."""
+def _configured() -> dict[Verdict, list[str]]:
+    """The settings' substrings by verdict; ImproperlyConfigured if they are mistaken."""
     configured: Any = getattr(settings, "ADS_USER_AGENT_VERDICTS", None) or {}
     if not isinstance(configured, dict):
         raise ImproperlyConfigured("ADS_USER_AGENT_VERDICTS must be a dict of lists.")
@@ -199,6 +201,30 @@ def _overrides() -> tuple[tuple[Verdict, re.Pattern[str]], ...]:
     substrings[BOT] += _substrings(
         getattr(settings, "ADS_EXTRA_BOT_PATTERNS", None) or (), "ADS_EXTRA_BOT_PATTERNS"
     )
+    return substrings
+
+
+def settings_error() -> str | None:
+    """What is wrong with the verdict settings, or None (the system check reports it)."""
+    try:
+        _configured()
+    except ImproperlyConfigured as exc:
+        return str(exc)
+    return None
+
+
+@functools.cache
+def _overrides() -> tuple[tuple[Verdict, re.Pattern[str]], ...]:
+    """The settings' substrings, compiled: bot first, then non_browser, then billable.
+
+    A mistaken setting is reported by ``manage.py check`` (``sponsors.E001``); at run time
+    it is logged and left out, so beacons keep answering with the built-in rules.
+    """
+    try:
+        substrings = _configured()
+    except ImproperlyConfigured as exc:
+        log.error("User-Agent verdict settings ignored: %s", exc)
+        return ()
     return tuple(
         (outcome, re.compile("|".join(map(re.escape, substrings[outcome])), re.IGNORECASE))
         for outcome in (BOT, NON_BROWSER, BILLABLE)

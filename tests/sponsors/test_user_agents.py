@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from crawlerdetect import CrawlerDetect
 from crawlerdetect.providers.crawlers import data as crawler_patterns
-from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from sponsors import user_agents
+from sponsors.apps import user_agent_settings_check
 from sponsors.tracking import event_reason
 from sponsors.user_agents import BILLABLE, BOT, NON_BROWSER, Verdict, is_crawler, verdict
 
@@ -375,10 +375,21 @@ def test_the_old_extra_bot_patterns_setting_still_adds_bots(settings):
         (["bot"], "must be a dict"),
     ],
 )
-def test_a_mistaken_setting_is_refused_not_guessed(settings, value, message):
+def test_a_mistaken_setting_is_refused_by_the_check_and_ignored_by_beacons(
+    settings, value, message
+):
     settings.ADS_USER_AGENT_VERDICTS = value
-    with pytest.raises(ImproperlyConfigured, match=message):
-        verdict(CHROME_WINDOWS + " never-seen-before")
+    errors = user_agent_settings_check()
+    assert [e.id for e in errors] == ["sponsors.E001"]
+    assert message in errors[0].msg
+    # Serving goes on with the built-in rules: never a 500 for a beacon.
+    assert verdict(CHROME_WINDOWS + " never-seen-before") == BILLABLE
+    assert verdict("Googlebot/2.1") == BOT
+
+
+def test_good_settings_pass_the_check(settings):
+    settings.ADS_USER_AGENT_VERDICTS = {"billable": ["NewsApp/"], "bot": ["PartnerWatch"]}
+    assert user_agent_settings_check() == []
 
 
 # --- The cache ----------------------------------------------------------------------------
