@@ -33,6 +33,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench-results"
@@ -241,6 +242,53 @@ def make_tokens(pages: int) -> tuple[list[str], list[str], list[str]]:
     return decision_paths, beacons, clicks
 
 
+# Events sent apart after the load, in known numbers: each must be counted under its reason.
+APART_SENDS = {"replayed": 1000, "invalid": 500, "expired": 500, "bot": 500, "non_browser": 500}
+BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+SERVER_LIBRARY_UA = "axios/1.7.7"
+
+
+def apart_tokens(beacons_counted: list[str]) -> dict[str, list[str]]:
+    """Beacon paths for each reason: replays of counted beacons, tampered ones, expired ones
+    (signed seven hours ago), and fresh ones for the bot and the server library to send."""
+    # Project modules load only after setup_django() has chosen the database: imported here.
+    from urllib.parse import urlparse
+
+    from django.core import signing
+    from django.utils import timezone
+
+    from sponsors import tracking
+    from sponsors.api.ads import placement_data
+    from sponsors.counters import get_counters
+    from sponsors.decision import PageContext, decide
+    from sponsors.inventory_cache import get_inventory
+
+    rng = random.Random(11)
+    inventory, counters, now = get_inventory(), get_counters(), timezone.now()
+    fresh: list[str] = []
+    expired: list[str] = []
+    old = tracking.Tokens()
+    old.stamp = signing.b62_encode(int(time.time()) - 7 * 3600)
+    while len(fresh) < 1000 + APART_SENDS["invalid"] or len(expired) < APART_SENDS["expired"]:
+        decision = decide(
+            inventory, PAGE_SLOTS.split(","), PageContext(), now=now, counters=counters, rng=rng
+        )
+        for placement in decision.placements.values():
+            if placement is not None:
+                fresh.append(
+                    urlparse(placement_data(placement, None, "", now)["impression_url"]).path
+                )
+                expired.append(f"/api/v1/ads/impression/{old(placement, None)[0]}/")
+    tampered = [path[:-3] + ("A" if path[-3] != "A" else "B") + path[-2:] for path in fresh[1000:]]
+    return {
+        "replayed": beacons_counted[: APART_SENDS["replayed"]],
+        "invalid": tampered[: APART_SENDS["invalid"]],
+        "expired": expired[: APART_SENDS["expired"]],
+        "bot": fresh[:500],
+        "non_browser": fresh[500:1000],
+    }
+
+
 def database_counts() -> dict[str, int]:
     # Project modules load only after setup_django() has chosen the database: imported here.
     from django.db.models import Sum
@@ -409,7 +457,9 @@ def sent_paths(paths: list[str], result: dict, threads: int = 2) -> list[str]:
     return [paths[i] for i in sorted(indices) if i < len(paths)]
 
 
-def resend(base: str, paths: list[str], expect: int, workers: int = 8) -> int:
+def resend(
+    base: str, paths: list[str], expect: int, workers: int = 8, user_agent: str | None = None
+) -> int:
     """Send every path again and wait for each answer; return how many were not ``expect``.
 
     Replays count nothing, so afterwards every distinct token sent has been counted exactly
@@ -428,7 +478,7 @@ def resend(base: str, paths: list[str], expect: int, workers: int = 8) -> int:
         for path in chunk:
             for _attempt in range(3):
                 try:
-                    conn.request("GET", path, headers={"User-Agent": BROWSER_UA})
+                    conn.request("GET", path, headers={"User-Agent": user_agent or BROWSER_UA})
                     response = conn.getresponse()
                     response.read()
                     bad += response.status != expect
@@ -575,7 +625,30 @@ def main() -> int:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        counted = database_counts()
+        counted: dict[str, Any] = dict(database_counts())
+        log("sending known numbers of replays, tampered, expired, bot and library beacons ...")
+        tokens = apart_tokens(sent["beacon"])
+        agents = {"bot": BOT_UA, "non_browser": SERVER_LIBRARY_UA}
+        for reason, paths in tokens.items():
+            expect = 400 if reason in ("invalid", "expired") else 204
+            resend_failures += resend(server.base, paths, expect, user_agent=agents.get(reason))
+        subprocess.run(
+            [sys.executable, "manage.py", "ads_flush", "--recover-after", "0"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        after = database_counts()
+        counted["apart_sent"] = {reason: len(paths) for reason, paths in tokens.items()}
+        counted["apart_counted"] = {
+            reason: after.get(f"{reason}_impressions", 0) - counted.get(f"{reason}_impressions", 0)
+            for reason in tokens
+        }
+        counted["billable_unchanged"] = (after["impressions"], after["clicks"]) == (
+            counted["impressions"],
+            counted["clicks"],
+        )
     finally:
         if flusher.poll() is None:
             os.killpg(flusher.pid, signal.SIGTERM)
@@ -679,6 +752,14 @@ def report(args, env, summary, scaling, results, counted) -> None:
         f"{counted['clicks']:,} clicks for {counted['clicks_sent']:,} distinct clicks sent "
         f"twice each; bots {counted['bot_impressions']} / {counted['bot_clicks']}."
     )
+    print(
+        "Counted apart after the load, by reason (sent -> counted): "
+        + ", ".join(
+            f"{reason} {counted['apart_sent'][reason]:,} -> {counted['apart_counted'][reason]:,}"
+            for reason in counted["apart_sent"]
+        )
+        + f"; billable counts unchanged: {'yes' if counted['billable_unchanged'] else 'NO'}."
+    )
 
 
 def check_targets(scaling, results, counted) -> bool:
@@ -702,6 +783,11 @@ def check_targets(scaling, results, counted) -> bool:
         ),
         ("flushed clicks == distinct clicks sent", counted["clicks"] == counted["clicks_sent"]),
         ("every replay answered normally", counted["resend_failures"] == 0),
+        (
+            "each reason counted exactly as sent (replayed, invalid, expired, bot, non-browser)",
+            counted["apart_counted"] == counted["apart_sent"],
+        ),
+        ("billable counts unchanged by events counted apart", counted["billable_unchanged"]),
     ]
     if scaling:
         growth = scaling[-1]["median_us"] / scaling[0]["median_us"]

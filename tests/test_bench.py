@@ -9,6 +9,9 @@ from sponsors.inventory_cache import forget_memo
 
 pytestmark = pytest.mark.django_db
 
+SENT = {"replayed": 10, "invalid": 5, "expired": 5, "bot": 5, "non_browser": 5}
+APART = {"apart_sent": SENT, "apart_counted": dict(SENT)}
+
 
 @pytest.fixture
 def bench_inventory():
@@ -68,7 +71,7 @@ def test_targets_pass_only_when_every_figure_meets_its_target(decision_rps, pass
     assert results["decision"]["x_trivial"] == decision_rps / 1000
     assert results["beacon"]["x_naive"] == pytest.approx(3.0)
     counted = {"impressions": 5, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
-    counted["resend_failures"] = 0
+    counted.update(resend_failures=0, billable_unchanged=True, **APART)
     scaling = [{"median_us": 80.0}, {"median_us": 100.0}]
     assert run.check_targets(scaling, results, counted) is passes
     verdict = "PASS" if passes else "FAIL"
@@ -78,6 +81,33 @@ def test_targets_pass_only_when_every_figure_meets_its_target(decision_rps, pass
 def test_a_lost_count_fails_the_run(capsys):
     results = run.summarise(_runs(600))
     counted = {"impressions": 4, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
-    counted["resend_failures"] = 0
+    counted.update(resend_failures=0, billable_unchanged=True, **APART)
     assert run.check_targets([], results, counted) is False
     assert "FAIL  flushed impressions == distinct beacons sent" in capsys.readouterr().out
+
+
+def test_a_reason_counted_other_than_sent_fails_the_run(capsys):
+    results = run.summarise(_runs(600))
+    counted = {"impressions": 5, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
+    counted.update(resend_failures=0, billable_unchanged=True, **APART)
+    counted["apart_counted"] = {**counted["apart_sent"], "expired": 499}
+    assert run.check_targets([], results, counted) is False
+    assert "FAIL  each reason counted exactly as sent" in capsys.readouterr().out
+
+
+def test_apart_tokens_are_counted_under_their_reasons(bench_inventory, api_client):
+    """The benchmark's known numbers of uncounted events land under their reasons."""
+    _, beacons, _ = run.make_tokens(pages=40)
+    for path in beacons:
+        assert api_client.get(path, HTTP_USER_AGENT=run.BROWSER_UA).status_code == 204
+    tokens = run.apart_tokens(beacons)
+    agents = {"bot": run.BOT_UA, "non_browser": run.SERVER_LIBRARY_UA}
+    for reason, paths in tokens.items():
+        for path in paths:
+            status = api_client.get(path, HTTP_USER_AGENT=agents.get(reason, run.BROWSER_UA))
+            assert status.status_code == (400 if reason in ("invalid", "expired") else 204)
+    get_counters().flush(recover_after=0)
+    counts = run.database_counts()
+    for reason, paths in tokens.items():
+        assert counts[f"{reason}_impressions"] == len(paths), reason
+    assert counts["impressions"] == len(beacons)
