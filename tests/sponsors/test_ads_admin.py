@@ -380,3 +380,20 @@ def test_delivery_counts_are_read_only_even_for_superusers(admin_client):
     assert admin_client.get(f"{base}{counter.pk}/delete/").status_code == 403
     assert admin_client.get(f"{base}add/").status_code == 403
     assert DeliveryCounter.objects.get().impressions == 10
+
+
+def test_the_ad_ops_group_reads_uncounted_events_by_reason_and_cannot_change_them(client):
+    from django.contrib.auth.models import Group
+
+    from sponsors.models import UncountedCounter
+
+    UncountedCounter.objects.create(hour=NOW, event="impression", reason="replayed", count=3)
+    user = User.objects.create_user("adops", password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name="Ad ops"))
+    client.force_login(user)
+    response = client.get("/admin/sponsors/uncountedcounter/?reason=replayed")
+    assert response.status_code == 200
+    assert "Replayed (already counted)" in response.content.decode()
+    counter = UncountedCounter.objects.get()
+    assert client.get(f"/admin/sponsors/uncountedcounter/{counter.pk}/delete/").status_code == 403
+    assert client.get("/admin/sponsors/uncountedcounter/add/").status_code == 403

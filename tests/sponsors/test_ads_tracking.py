@@ -353,3 +353,26 @@ def test_when_redis_does_not_answer_the_hot_path_answers_503_in_the_error_format
     assert totals()["impressions"] == 0
     assert api_client.get(beacon, HTTP_USER_AGENT=BROWSER).status_code == 204  # counts later
     assert totals()["impressions"] == 1
+
+
+def test_a_previews_beacon_and_click_are_answered_and_counted_apart_as_preview(
+    api_client, creative
+):
+    from random import Random
+
+    from django.utils import timezone
+
+    from sponsors import tracking
+    from sponsors.decision import PageContext
+    from sponsors.inventory_cache import serve_page
+
+    decision = serve_page(["sidebar"], PageContext(), now=timezone.now(), rng=Random(1))
+    beacon, click = tracking.make_tokens(decision.placements["sidebar"], None, preview=True)
+    assert (
+        api_client.get(f"/api/v1/ads/impression/{beacon}/", HTTP_USER_AGENT=BROWSER).status_code
+        == 204
+    )
+    response = api_client.get(f"/api/v1/ads/click/{click}/", HTTP_USER_AGENT=BROWSER)
+    assert (response.status_code, response["Location"]) == (302, DESTINATION)
+    assert totals()["impressions"] == totals()["clicks"] == 0
+    assert apart() == {("impression", "preview"): 1, ("click", "preview"): 1}
