@@ -15,8 +15,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cms.demo import demo_image
-from cms.models import Topic
+from cms.models import Article, ArticleTopic, Author, Topic
 from sponsors.models import (
+    ArticleReadCounter,
     Campaign,
     Creative,
     DeliveryCounter,
@@ -215,3 +216,36 @@ def reset_and_load(*, creatives: int = 200, seed: int = 2026) -> dict:
 def page_contexts(rng: random.Random, count: int = 64) -> list[tuple[str, ...]]:
     """Topic sets of pages: 1 to 3 of the 20 benchmark topics."""
     return [tuple(rng.sample(TOPICS, rng.choice([1, 2, 3]))) for _ in range(count)]
+
+
+def load_articles(*, count: int = 60, seed: int = 2026) -> list[Article]:
+    """Live benchmark articles (1-2 of the benchmark topics each) with a week of reads, so
+    trending ranks something; return them."""
+    rng = random.Random(seed)
+    ArticleReadCounter.objects.all().delete()
+    Article.objects.filter(slug__startswith="bench-article-").delete()
+    author, _ = Author.objects.get_or_create(slug="bench-author", defaults={"name": "Bench"})
+    topics = _topics()
+    now = timezone.now()
+    articles = []
+    for n in range(count):
+        article = Article.objects.create(
+            headline=f"Bench article {n}",
+            slug=f"bench-article-{n}",
+            standfirst="A benchmark article.",
+            author=author,
+            status=Article.Status.PUBLISHED,
+            published_at=now - dt.timedelta(days=8, hours=n),
+        )
+        for position, topic in enumerate(rng.sample(topics, rng.choice([1, 2]))):
+            ArticleTopic.objects.create(article=article, topic=topic, position=position)
+        articles.append(article)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    ArticleReadCounter.objects.bulk_create(
+        ArticleReadCounter(
+            hour=hour - dt.timedelta(hours=h), article=article, reads=rng.randrange(1, 50)
+        )
+        for article in articles
+        for h in range(0, 7 * 24, 6)
+    )
+    return articles

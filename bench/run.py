@@ -9,8 +9,9 @@
 4. Starts the production server on 127.0.0.1 and drives it with wrk (installed with apt-get
    when missing and running as root; else a small Python load generator) at 64 connections:
    the trivial JSON view (``/api/v1/health/``), the page decision (3 slots), the impression
-   beacon, the click redirect and a naive per-event database update (benchmark URLs only),
-   with ``ads_flush --every 1`` running beside, as in production.
+   beacon, the click redirect, the article read beacon, trending and a naive per-event
+   database update (benchmark URLs only), with ``ads_flush --every 1`` running beside, as in
+   production.
 5. Flushes, checks that the counts in the database equal the beacons and clicks sent, and
    prints each endpoint's requests/s, p50, p99, errors and ratio to the trivial view, then
    the targets with PASS/FAIL (exit status 1 if one is missed).
@@ -289,6 +290,49 @@ def apart_tokens(beacons_counted: list[str]) -> dict[str, list[str]]:
     }
 
 
+def make_read_paths(articles: list, count: int) -> list[str]:
+    """``count`` read beacon paths (one page view each) of random benchmark articles."""
+    # Project modules load only after setup_django() has chosen the database: imported here.
+    from sponsors.tracking import make_read_token
+
+    rng = random.Random(5)
+    return [f"/api/v1/reads/{make_read_token(rng.choice(articles).pk)}/" for _ in range(count)]
+
+
+def trending_paths() -> list[str]:
+    """Trending as front ends ask for it: all topics, or one of the 20, various limits."""
+    from bench.inventory import TOPICS
+
+    paths = ["/api/v1/trending/", "/api/v1/trending/?limit=5"]
+    paths += [f"/api/v1/trending/?topic={slug}" for slug in TOPICS]
+    return paths
+
+
+def trending_warm_queries(paths: list[str]) -> int:
+    """SQL queries of warm trending answers, in-process (each path asked once cold first)."""
+    # Project modules load only after setup_django() has chosen the database: imported here.
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+    with CaptureQueriesContext(connection) as queries:
+        for path in paths:
+            client.get(path)
+    return len(queries)
+
+
+def read_total() -> int:
+    # Project modules load only after setup_django() has chosen the database: imported here.
+    from django.db.models import Sum
+
+    from sponsors.models import ArticleReadCounter
+
+    return ArticleReadCounter.objects.aggregate(n=Sum("reads"))["n"] or 0
+
+
 def database_counts() -> dict[str, int]:
     # Project modules load only after setup_django() has chosen the database: imported here.
     from django.db.models import Sum
@@ -296,12 +340,14 @@ def database_counts() -> dict[str, int]:
     from sponsors.models import DeliveryCounter, TrackingReceipt, UncountedCounter
 
     sums = DeliveryCounter.objects.aggregate(impressions=Sum("impressions"), clicks=Sum("clicks"))
-    for event in ("impression", "click"):
+    for event in ("impression", "click", "read"):
         apart = UncountedCounter.objects.filter(event=event).values("reason")
         for row in apart.annotate(n=Sum("count")).order_by():
             sums[f"{row['reason']}_{event}s"] = row["n"]
     sums["bot_impressions"] = sums.get("bot_impressions") or 0
     sums["bot_clicks"] = sums.get("bot_clicks") or 0
+    sums["bot_reads"] = sums.get("bot_reads") or 0
+    sums["reads"] = read_total()
     counts = {key: value or 0 for key, value in sums.items()}
     # The naive endpoint writes the same table, one receipt per count: take its share out.
     counts["naive"] = TrackingReceipt.objects.filter(key__startswith="naive:").count()
@@ -535,28 +581,42 @@ def main() -> int:
     # Project modules load only after setup_django() has chosen the database: imported here.
     from django.core.cache import cache
 
-    from bench.inventory import reset_and_load
+    from bench.inventory import load_articles, reset_and_load
 
     cache.clear()
     summary = reset_and_load()
+    articles = load_articles()
+    seeded_reads = read_total()
+    summary["articles"] = len(articles)
     log(f"inventory: {summary}")
+    trending = trending_paths()
+    warm_queries = trending_warm_queries(trending)
+    log(f"trending: {warm_queries} SQL queries for {len(trending)} warm answers in-process")
 
     scaling = [] if args.skip_scaling else measure_scaling()
     cache.clear()
     log("serving real decisions to make distinct beacon and click tokens ...")
     decision_paths, beacons, clicks = make_tokens(pages=3_000 * args.rounds * args.seconds)
     naive = [p.replace("/api/v1/ads/impression/", "/bench/naive-impression/") for p in beacons]
+    read_paths = make_read_paths(articles, len(beacons))
     # Each round of a "once" endpoint sends its own slice of distinct tokens.
     slices = {
         key: [paths[r :: args.rounds] for r in range(args.rounds)]
-        for key, paths in (("beacon", beacons), ("click", clicks), ("naive", naive))
+        for key, paths in (
+            ("beacon", beacons),
+            ("click", clicks),
+            ("read", read_paths),
+            ("naive", naive),
+        )
     }
     files: dict[str, Path] = {
         "trivial": OUT / "trivial-paths.txt",
         "decision": OUT / "decision-paths.txt",
+        "trending": OUT / "trending-paths.txt",
     }
     files["trivial"].write_text("/api/v1/health/\n")
     files["decision"].write_text("\n".join(decision_paths) + "\n")
+    files["trending"].write_text("\n".join(trending) + "\n")
     for key, parts in slices.items():
         for r, paths in enumerate(parts):
             files[f"{key}-{r}"] = OUT / f"{key}-paths-{r}.txt"
@@ -589,16 +649,17 @@ def main() -> int:
         return run_python_load(server.base, paths, seconds=seconds, connections=args.connections)
 
     runs: dict[str, list[dict]] = {key: [] for key in ENDPOINTS}
-    sent: dict[str, list[str]] = {"beacon": [], "click": []}
+    sent: dict[str, list[str]] = {"beacon": [], "click": [], "read": []}
     try:
         load("trivial", once=False, seconds=2)  # warm-up: connections, snapshot, scripts
         load("decision", once=False, seconds=2)
+        load("trending", once=False, seconds=1)  # every worker computes or fetches each key
         for r in range(args.rounds):
             # T X T Y T ...: every endpoint run is bracketed by two trivial runs.
             before = load("trivial", once=False)
             runs["trivial"].append(before)
-            for key in ("decision", "beacon", "click", "naive"):
-                once = key != "decision"
+            for key in ("decision", "beacon", "click", "read", "trending", "naive"):
+                once = key not in ("decision", "trending")
                 result = load(f"{key}-{r}" if once else key, once=once)
                 after = load("trivial", once=False)
                 result["paired_trivial_rps"] = (before["rps"] + after["rps"]) / 2
@@ -612,8 +673,10 @@ def main() -> int:
                 + ", ".join(f"{k} {runs[k][-1]['rps']:.0f}/s" for k in ENDPOINTS)
             )
         log("sending every beacon and click token again (replays must count nothing) ...")
-        resend_failures = resend(server.base, sent["beacon"], 204) + resend(
-            server.base, sent["click"], 302
+        resend_failures = (
+            resend(server.base, sent["beacon"], 204)
+            + resend(server.base, sent["click"], 302)
+            + resend(server.base, sent["read"], 204)
         )
         time.sleep(2.5)  # let the flusher catch up, then stop it and flush the rest
         os.killpg(flusher.pid, signal.SIGTERM)
@@ -656,6 +719,9 @@ def main() -> int:
 
     counted["beacons_sent"] = len(set(sent["beacon"]))
     counted["clicks_sent"] = len(set(sent["click"]))
+    counted["reads"] -= seeded_reads
+    counted["reads_sent"] = len(set(sent["read"]))
+    counted["trending_warm_queries"] = warm_queries
     counted["resend_failures"] = resend_failures
     results = summarise(runs)
     report(args, env, summary, scaling, results, counted)
@@ -674,12 +740,14 @@ def main() -> int:
     return 0 if check_targets(scaling, results, counted) else 1
 
 
-ENDPOINTS = ("trivial", "decision", "beacon", "click", "naive")
+ENDPOINTS = ("trivial", "decision", "beacon", "click", "read", "trending", "naive")
 LABELS = {
     "trivial": "trivial JSON view  GET /api/v1/health/",
     "decision": "page decision, 3 slots  GET /api/v1/ads/",
     "beacon": "impression beacon  GET /api/v1/ads/impression/<t>/",
     "click": "click redirect  GET /api/v1/ads/click/<t>/ (302)",
+    "read": "read beacon  GET /api/v1/reads/<t>/",
+    "trending": "trending (22 topic/limit variants)  GET /api/v1/trending/",
     "naive": "naive per-event DB update (benchmark only)",
 }
 
@@ -704,7 +772,7 @@ def summarise(runs: dict[str, list[dict]]) -> dict[str, dict]:
         }
     # Against the naive endpoint, each side is first taken relative to its own paired
     # trivial run (they ran seconds apart), then divided; median over the rounds.
-    for key in ("beacon", "click"):
+    for key in ("beacon", "click", "read"):
         results[key]["x_naive"] = statistics.median(
             (a["rps"] / a["paired_trivial_rps"]) / (b["rps"] / b["paired_trivial_rps"])
             for a, b in zip(runs[key], runs["naive"], strict=True)
@@ -750,7 +818,9 @@ def report(args, env, summary, scaling, results, counted) -> None:
         f"Counted after flush: {counted['impressions']:,} impressions for "
         f"{counted['beacons_sent']:,} distinct beacons sent twice each; "
         f"{counted['clicks']:,} clicks for {counted['clicks_sent']:,} distinct clicks sent "
-        f"twice each; bots {counted['bot_impressions']} / {counted['bot_clicks']}."
+        f"twice each; {counted['reads']:,} reads for {counted['reads_sent']:,} distinct read "
+        f"tokens sent twice each; bots {counted['bot_impressions']} / {counted['bot_clicks']} / "
+        f"{counted['bot_reads']}; trending warm: {counted['trending_warm_queries']} SQL queries."
     )
     print(
         "Counted apart after the load, by reason (sent -> counted): "
@@ -769,19 +839,24 @@ def check_targets(scaling, results, counted) -> bool:
         ("click >= 0.35x trivial", results["click"]["x_trivial"] >= 0.35),
         ("beacon >= 2.5x naive DB update", results["beacon"]["x_naive"] >= 2.5),
         ("click >= 2.5x naive DB update", results["click"]["x_naive"] >= 2.5),
+        ("read beacon >= 0.35x trivial", results["read"]["x_trivial"] >= 0.35),
+        ("read beacon >= 2.5x naive DB update", results["read"]["x_naive"] >= 2.5),
+        ("trending >= 0.5x trivial", results["trending"]["x_trivial"] >= 0.5),
+        ("trending warm: 0 SQL queries", counted["trending_warm_queries"] == 0),
         (
             "0 errors at 64 connections",
             all(r["error_total"] == 0 for r in results.values()),
         ),
         (
             "every token distinct (none re-sent)",
-            all(results[k]["exhausted"] == 0 for k in ("beacon", "click", "naive")),
+            all(results[k]["exhausted"] == 0 for k in ("beacon", "click", "read", "naive")),
         ),
         (
             "flushed impressions == distinct beacons sent",
             counted["impressions"] == counted["beacons_sent"],
         ),
         ("flushed clicks == distinct clicks sent", counted["clicks"] == counted["clicks_sent"]),
+        ("flushed reads == distinct read tokens sent", counted["reads"] == counted["reads_sent"]),
         ("every replay answered normally", counted["resend_failures"] == 0),
         (
             "each reason counted exactly as sent (replayed, invalid, expired, bot, non-browser)",

@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from sponsors import trending
 from sponsors.inventory_cache import forget_memo
 from tests.contract import assert_matches_schema
 
@@ -48,9 +49,11 @@ def empty_cache():
     inventory snapshot held in this process from another test."""
     cache.clear()
     forget_memo()
+    trending.forget_memo()
     yield
     cache.clear()
     forget_memo()
+    trending.forget_memo()
 
 
 class ContractAPIClient(APIClient):

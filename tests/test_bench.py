@@ -50,7 +50,15 @@ def test_scaling_measurement_fills_a_slot_with_the_sizes_asked_for(bench_invento
 
 
 def _runs(decision_rps: float) -> dict[str, list[dict]]:
-    rps = {"trivial": 1000, "decision": decision_rps, "beacon": 600, "click": 600, "naive": 200}
+    rps = {
+        "trivial": 1000,
+        "decision": decision_rps,
+        "beacon": 600,
+        "click": 600,
+        "read": 600,
+        "trending": 700,
+        "naive": 200,
+    }
     return {
         key: [
             {
@@ -72,6 +80,7 @@ def test_targets_pass_only_when_every_figure_meets_its_target(decision_rps, pass
     assert results["beacon"]["x_naive"] == pytest.approx(3.0)
     counted = {"impressions": 5, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
     counted.update(resend_failures=0, billable_unchanged=True, **APART)
+    counted |= {"reads": 3, "reads_sent": 3, "trending_warm_queries": 0}
     scaling = [{"median_us": 80.0}, {"median_us": 100.0}]
     assert run.check_targets(scaling, results, counted) is passes
     verdict = "PASS" if passes else "FAIL"
@@ -82,6 +91,7 @@ def test_a_lost_count_fails_the_run(capsys):
     results = run.summarise(_runs(600))
     counted = {"impressions": 4, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
     counted.update(resend_failures=0, billable_unchanged=True, **APART)
+    counted |= {"reads": 3, "reads_sent": 3, "trending_warm_queries": 0}
     assert run.check_targets([], results, counted) is False
     assert "FAIL  flushed impressions == distinct beacons sent" in capsys.readouterr().out
 
@@ -90,6 +100,7 @@ def test_a_reason_counted_other_than_sent_fails_the_run(capsys):
     results = run.summarise(_runs(600))
     counted = {"impressions": 5, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
     counted.update(resend_failures=0, billable_unchanged=True, **APART)
+    counted |= {"reads": 3, "reads_sent": 3, "trending_warm_queries": 0}
     counted["apart_counted"] = {**counted["apart_sent"], "expired": 499}
     assert run.check_targets([], results, counted) is False
     assert "FAIL  each reason counted exactly as sent" in capsys.readouterr().out
@@ -111,3 +122,29 @@ def test_apart_tokens_are_counted_under_their_reasons(bench_inventory, api_clien
     for reason, paths in tokens.items():
         assert counts[f"{reason}_impressions"] == len(paths), reason
     assert counts["impressions"] == len(beacons)
+
+
+def test_a_lost_read_or_a_warm_trending_query_fails_the_run(capsys):
+    results = run.summarise(_runs(600))
+    counted = {"impressions": 5, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
+    counted |= {"reads": 2, "reads_sent": 3, "trending_warm_queries": 1, "resend_failures": 0}
+    counted.update(billable_unchanged=True, **APART)
+    assert run.check_targets([], results, counted) is False
+    out = capsys.readouterr().out
+    assert "FAIL  flushed reads == distinct read tokens sent" in out
+    assert "FAIL  trending warm: 0 SQL queries" in out
+
+
+def test_read_tokens_count_exactly_and_trending_is_warm_with_no_query(bench_inventory, api_client):
+    articles = inventory.load_articles(count=4)
+    seeded = run.read_total()
+    paths = run.make_read_paths(articles, 5)
+    assert len(set(paths)) == 5
+    for path in paths * 2:  # each sent twice: the replay counts nothing
+        assert api_client.get(path, HTTP_USER_AGENT=run.BROWSER_UA).status_code == 204
+    get_counters().flush(recover_after=0)
+    counts = run.database_counts()
+    assert counts["reads"] - seeded == 5
+    assert counts["replayed_reads"] == 5
+    trending = run.trending_paths()
+    assert run.trending_warm_queries(trending) == 0

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from cms.images import rendition_urls
 from cms.models import Article, ArticleBlock, Author, Topic
 from sponsors.sponsorships import display_sponsorship
+from sponsors.tracking import make_read_token
 
 
 class RenditionSerializer(serializers.Serializer):
@@ -250,14 +251,28 @@ class ArticleDetailSerializer(ArticleListSerializer):
     more_from = serializers.SerializerMethodField(
         help_text='"More from <topic>": other live articles of the main topic, or null.'
     )
+    read_url = serializers.SerializerMethodField(
+        help_text="The read beacon of this page view: call it (GET, or POST with "
+        "`navigator.sendBeacon`) once the article is shown; it counts one read of the "
+        "article (trending). A fresh token in every answer, valid for `ADS_READ_MAX_AGE` "
+        "(default 6 hours)."
+    )
 
     class Meta(ArticleListSerializer.Meta):
-        fields = [*ArticleListSerializer.Meta.fields, "body", "more_from"]
+        fields = [*ArticleListSerializer.Meta.fields, "body", "more_from", "read_url"]
 
     @extend_schema_field(BLOCK_SCHEMA)
     def get_body(self, article: Article) -> list[dict]:
         request = self.context.get("request")
         return [block_data(block, request) for block in article.blocks.all()]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_read_url(self, article: Article) -> str:
+        # No query: a random page-view id signed with a key derived once per process.
+        token = make_read_token(article.pk)
+        return absolute(
+            self.context.get("request"), reverse("api:reads-beacon", kwargs={"token": token})
+        )
 
     @extend_schema_field(MoreFromSerializer(allow_null=True))
     def get_more_from(self, article: Article) -> dict | None:

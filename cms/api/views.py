@@ -31,7 +31,12 @@ class PublicCacheMixin:
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if request.method == "GET" and response.status_code == 200:
+        # A view that chose its own caching (the article detail: private) keeps it.
+        if (
+            request.method == "GET"
+            and response.status_code == 200
+            and not response.has_header("Cache-Control")
+        ):
             patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
         return response
 
@@ -78,7 +83,11 @@ class ArticleViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
         serializer = ArticleDetailSerializer(
             article, context={**self.get_serializer_context(), "more_from": more}
         )
-        return Response(serializer.data)
+        response = Response(serializer.data)
+        # Each answer carries its own page view's read_url: a shared cache would hand one
+        # token to many readers (all but the first counted as replays). Browsers may keep it.
+        response["Cache-Control"] = f"private, max-age={PUBLIC_MAX_AGE}"
+        return response
 
 
 def article_group_schema(

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from sponsors.api import ad_ops, ads, countdowns, profiles
+from sponsors.api import ad_ops, ads, countdowns, profiles, reads, trending
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -18,6 +18,9 @@ ads_urlpatterns = [
     path("ads/", ads.AdDecisionView.as_view(), name="ads-decision"),
     path("ads/impression/<str:token>/", ads.ImpressionView.as_view(), name="ads-impression"),
     path("ads/click/<str:token>/", ads.ClickView.as_view(), name="ads-click"),
+    # Article reads: the view beacon of a page view (its token is the article's read_url).
+    path("reads/<str:token>/", reads.ReadView.as_view(), name="reads-beacon"),
+    path("trending/", trending.TrendingView.as_view(), name="trending"),
 ]
 
 urlpatterns = [

@@ -16,13 +16,21 @@ from django.utils import timezone
 from sponsors.counters import (
     CLICK,
     IMPRESSION,
+    READ,
     DatabaseCounters,
     RedisCounters,
     TrackedEvent,
     flush_redis,
     uses_redis,
 )
-from sponsors.models import DeliveryCounter, FlushedBatch, Reason, UncountedCounter
+from sponsors.models import (
+    ArticleReadCounter,
+    DeliveryCounter,
+    FlushedBatch,
+    Reason,
+    UncountedCounter,
+)
+from tests.cms.factories import ArticleFactory
 from tests.sponsors.factories_ads import CreativeFactory, SlotFactory
 
 WRITERS = 16
@@ -175,3 +183,87 @@ def test_redis_counts_flushed_by_four_racing_workers_are_exact(inventory):
     assert counted == sum(1 for event in events if event.reason is None)
     assert _actual() == _expected(events, sent)
     assert FlushedBatch.objects.count() >= 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Article reads: the same writers, page views instead of ads
+
+
+def _read_events(articles):
+    """10,000 distinct page views over 3 articles, one in ten by a bot."""
+    now = timezone.now()
+    return [
+        TrackedEvent(
+            kind=READ,
+            receipt_id=f"page-view-{i:06d}",
+            article_id=articles[i % 3].pk,
+            reason=Reason.BOT if i % 10 == 0 else None,
+            at=now,
+        )
+        for i in range(EVENTS)
+    ]
+
+
+def _expected_reads(events, sent):
+    reads, apart = Counter(), Counter()
+    for event in events:
+        if event.reason is None:
+            reads[event.article_id] += 1
+    seen = set()
+    for event in sent:
+        if event.reason is not None:
+            apart[(event.kind, event.reason)] += 1
+        elif event.receipt in seen:
+            apart[(event.kind, Reason.REPLAYED)] += 1
+        seen.add(event.receipt)
+    return reads, apart
+
+
+def _actual_reads():
+    reads, apart = Counter(), Counter()
+    for row in ArticleReadCounter.objects.all():
+        reads[row.article_id] += row.reads
+    for row in UncountedCounter.objects.all():
+        apart[(row.event, row.reason)] += row.count
+    return reads, apart
+
+
+@pytest.fixture
+def articles():
+    return [ArticleFactory() for _ in range(3)]
+
+
+def test_database_reads_count_exactly_under_16_parallel_writers(articles):
+    events = _read_events(articles)
+    counted, sent = _run_writers(DatabaseCounters(), events)
+    assert counted == sum(1 for event in events if event.reason is None)
+    assert _actual_reads() == _expected_reads(events, sent)
+
+
+@pytest.mark.skipif(not uses_redis(), reason="needs Redis (set REDIS_URL)")
+def test_redis_reads_flushed_by_four_racing_workers_are_exact(articles):
+    store = RedisCounters()
+    events = _read_events(articles)
+    writers_finished = threading.Event()
+    flush_errors = []
+
+    def flush_worker():
+        try:
+            while not writers_finished.is_set():
+                flush_redis(store, recover_after=0)
+        except Exception as exc:  # noqa: BLE001 - reported to the test below
+            flush_errors.append(exc)
+        finally:
+            connections.close_all()
+
+    flushers = [threading.Thread(target=flush_worker) for _ in range(4)]
+    for flusher in flushers:
+        flusher.start()
+    counted, sent = _run_writers(store, events)
+    writers_finished.set()
+    for flusher in flushers:
+        flusher.join(timeout=300)
+    flush_redis(store, recover_after=0)
+    assert not flush_errors, flush_errors[:3]
+    assert counted == sum(1 for event in events if event.reason is None)
+    assert _actual_reads() == _expected_reads(events, sent)
