@@ -500,6 +500,19 @@ class DeliveryCounterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class UncountedCounterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: every event answered but not counted, by reason (never billed)."""
 
-    list_display = ["hour", "event", "reason", "creative_id", "slot_id", "article_id", "count"]
+    list_display = ["hour", "event", "reason", "creative", "slot", "article", "count"]
     list_filter = ["event", "reason"]
     date_hierarchy = "hour"
+
+    # Plain ids (what an event named may no longer exist): shown as numbers, "—" for none.
+    @admin.display(description="creative id", ordering="creative_id")
+    def creative(self, counter: UncountedCounter) -> str:
+        return str(counter.creative_id or "—")
+
+    @admin.display(description="slot id", ordering="slot_id")
+    def slot(self, counter: UncountedCounter) -> str:
+        return str(counter.slot_id or "—")
+
+    @admin.display(description="article id", ordering="article_id")
+    def article(self, counter: UncountedCounter) -> str:
+        return str(counter.article_id or "—")

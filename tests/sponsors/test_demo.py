@@ -58,3 +58,19 @@ def test_demo_partner_can_use_the_api_and_loading_twice_changes_nothing(api_clie
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {partner.user.auth_token.key}")
     mine = api_client.get("/api/v1/submissions/").json()
     assert mine["count"] == 1 and mine["results"][0]["status"] == "pending"
+
+
+def test_the_demo_has_a_week_of_reads_so_trending_ranks_articles(api_client):
+    from django.db.models import Sum
+
+    from sponsors.models import ArticleReadCounter
+
+    load()
+    reads = ArticleReadCounter.objects.aggregate(n=Sum("reads"))["n"]
+    load()  # again: replaced, not added to
+    assert ArticleReadCounter.objects.aggregate(n=Sum("reads"))["n"] == reads > 0
+    trending = api_client.get("/api/v1/trending/").json()["results"]
+    assert len(trending) >= 5
+    assert all(item["reads"] > 0 for item in trending)
+    scores = [item["score"] for item in trending]
+    assert scores == sorted(scores, reverse=True)
