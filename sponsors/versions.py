@@ -206,6 +206,13 @@ class Breaker:
         log.warning("Redis answers again: %d version(s) bumped, counting in Redis", len(owed))
         return True
 
+    def succeeded(self) -> None:
+        """Redis answered a caller that does not go through the breaker (``ads_flush``):
+        if the breaker is open, probe now rather than at the end of its period."""
+        if self.open_until:
+            self.open_until = time.monotonic() - 1
+            self.down()
+
     def reset(self) -> None:
         """Closed, owing nothing (tests)."""
         with self._lock:
