@@ -92,13 +92,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", default="")
+# How long to wait on Redis. The ad hot path (decision, beacons, clicks) gives up after
+# ADS_REDIS_TIMEOUT and counts in the database for ADS_REDIS_RETRY_AFTER seconds before
+# trying Redis again (sponsors.versions.breaker); the admin, the cache and ads_flush wait
+# REDIS_TIMEOUT (django-redis would wait 5 s, and redis-py retries).
+REDIS_TIMEOUT = env_int("REDIS_TIMEOUT_MS", default=1000) / 1000
+ADS_REDIS_TIMEOUT = env_int("ADS_REDIS_TIMEOUT_MS", default=50) / 1000
+ADS_REDIS_RETRY_AFTER = env_int("ADS_REDIS_RETRY_AFTER", default=5)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", default="sc"),
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT,
+                "SOCKET_TIMEOUT": REDIS_TIMEOUT,
+            },
         }
     }
 else:

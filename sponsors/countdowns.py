@@ -244,12 +244,16 @@ def countdown_snapshot_for_slug(slug: str) -> CountdownSnapshot | None:
     The token is read before the database, so a reader that raced a writer stores old data
     only under a token nobody reads any more; a token is created only for a countdown that
     exists (unknown slugs leave nothing behind). Warm: two cache reads, no query; cold: two
-    queries.
+    queries. With Redis down it answers from the database (two queries), caching nothing.
     """
     name = versions.countdown(slug)
-    version = versions.read(name)
+    version = versions.read(name)  # None too while Redis is down: then from the database
     if version is not None:
-        snapshot: CountdownSnapshot | None = cache.get(_snapshot_key(slug, version))
+        try:
+            snapshot: CountdownSnapshot | None = cache.get(_snapshot_key(slug, version))
+        except versions.REDIS_DOWN as exc:
+            versions.breaker.trip(exc)
+            version, snapshot = None, None
         if snapshot is not None:
             return snapshot
     countdown = (
@@ -267,7 +271,10 @@ def countdown_snapshot_for_slug(slug: str) -> CountdownSnapshot | None:
         version = versions.create_if_missing(name, timeout=versions.COUNTDOWN_TIMEOUT)
         if version is None:
             return snapshot
-    cache.set(_snapshot_key(slug, version), snapshot, SNAPSHOT_TIMEOUT)
+    try:
+        cache.set(_snapshot_key(slug, version), snapshot, SNAPSHOT_TIMEOUT)
+    except versions.REDIS_DOWN as exc:  # served uncached
+        versions.breaker.trip(exc)
     return snapshot
 
 

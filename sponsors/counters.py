@@ -26,6 +26,12 @@ Two stores with one interface, chosen by configuration:
 
 Both read and write the same numbers: the impression that a beacon counts is the one that
 the next decision's pacing and cap checks see.
+
+Redis faults: ``RedisCounters`` waits on Redis ``ADS_REDIS_TIMEOUT`` seconds at most (50 ms),
+retries once only a connection that broke (never a timeout), and on a failure trips
+``versions.breaker``: for ``ADS_REDIS_RETRY_AFTER`` seconds this process counts through its
+``DatabaseCounters`` (the same receipts, in the database, so an event counted on either side
+of the switch counts once) with caps and pacing in local memory, seeded from the database.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ import hiredis
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, Sum
 
@@ -67,7 +75,7 @@ from sponsors.models import (
     TrackingReceipt,
     UncountedCounter,
 )
-from sponsors.versions import uses_redis
+from sponsors.versions import REDIS_DOWN, breaker, uses_redis
 
 if TYPE_CHECKING:
     from redis.commands.core import Script
@@ -372,6 +380,7 @@ class RedisCounters:
         self._prefix = prefix if cache.make_key("k") == prefix + "k" else None
         self.version_key = self.key(versions.INVENTORY)  # read with the counters
         self.seeded_key = self.key(SEEDED_KEY)
+        self.fallback = _fallback_store()  # while Redis is down (versions.breaker)
 
     def _connection(self) -> _Connection:
         """This thread's own connection for the hot path, kept (not returned to the pool).
@@ -381,7 +390,7 @@ class RedisCounters:
         """
         held: tuple[int, _Connection] | None = getattr(self._local, "held", None)
         if held is None or held[0] != _fork_generation:  # new thread, or a forked worker
-            made: _Connection = self.client.connection_pool.make_connection()  # type: ignore[assignment]  # the pool makes redis.Connection objects
+            made: _Connection = versions.quick(self.client.connection_pool.make_connection())
             held = self._local.held = (_fork_generation, made)
         connection = held[1]
         if connection._sock is None:
@@ -392,13 +401,17 @@ class RedisCounters:
     def command(self, *args: CommandArg) -> Any:
         """Send one command on this thread's connection; reconnect and retry once if the
         connection broke (safe for the record script: its receipt makes a repeat count
-        nothing)."""
+        nothing). A timeout is not retried: a hung Redis would double the wait, and the
+        caller falls back to the database at once."""
         connection = self._connection()
         packed = [hiredis.pack_command(args)]  # type: ignore[arg-type]  # hiredis stub: a 1-tuple
         try:
             connection.send_packed_command(packed, check_health=False)
             return connection.read_response()
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+        except redis.exceptions.TimeoutError:
+            connection.disconnect()  # its answer may still come: never read it as another's
+            raise
+        except (redis.exceptions.ConnectionError, OSError):
             connection.disconnect()
             connection = self._connection()
             connection.send_packed_command(packed, check_health=False)
@@ -425,7 +438,27 @@ class RedisCounters:
         return self.record_versioned(event)[0]
 
     def record_versioned(self, event: TrackedEvent) -> tuple[bool, str | None]:
-        """``record`` plus the inventory version, in the same round trip (one script call)."""
+        """``record`` plus the inventory version, in the same round trip (one script call).
+
+        Redis down: counted by the database path instead (its receipt in the database, so
+        if Redis did count it before failing, the flush finds the receipt and counts that
+        copy as replayed).
+        """
+        if breaker.open_until and breaker.down():  # healthy: one attribute read
+            return self._record_in_database(event)
+        try:
+            return self._record_versioned(event)
+        except REDIS_DOWN as exc:
+            breaker.trip(exc)
+            return self._record_in_database(event)
+
+    def _record_in_database(self, event: TrackedEvent) -> tuple[bool, str | None]:
+        counted, version = self.fallback.record_versioned(event)
+        if counted and event.billable_impression:
+            _owe_total(event.campaign_id)
+        return counted, version
+
+    def _record_versioned(self, event: TrackedEvent) -> tuple[bool, str | None]:
         if event.reason is not None:
             raw = self.run_script(
                 self.apart_script,
@@ -474,7 +507,13 @@ class RedisCounters:
         viewer: str | None,
         now: datetime,
     ) -> tuple[dict[int, int], dict[tuple[int, str], int]]:
-        delivered, seen, _ = self._read(campaigns, caps, viewer, now, with_version=False)
+        if breaker.open_until and breaker.down():
+            return self.fallback.read(campaigns=campaigns, caps=caps, viewer=viewer, now=now)
+        try:
+            delivered, seen, _ = self._read(campaigns, caps, viewer, now, with_version=False)
+        except REDIS_DOWN as exc:
+            breaker.trip(exc)
+            return self.fallback.read(campaigns=campaigns, caps=caps, viewer=viewer, now=now)
         return delivered, seen
 
     def read_versioned(
@@ -485,8 +524,22 @@ class RedisCounters:
         viewer: str | None,
         now: datetime,
     ) -> tuple[dict[int, int], dict[tuple[int, str], int], str | None]:
-        """``read`` plus the inventory version, in the same round trip."""
-        return self._read(campaigns, caps, viewer, now, with_version=True)
+        """``read`` plus the inventory version, in the same round trip.
+
+        Redis down: the database path's counts (local memory, seeded from the database:
+        per process, approximate) and no version (the caller serves a local snapshot).
+        """
+        if breaker.open_until and breaker.down():
+            return self.fallback.read_versioned(
+                campaigns=campaigns, caps=caps, viewer=viewer, now=now
+            )
+        try:
+            return self._read(campaigns, caps, viewer, now, with_version=True)
+        except REDIS_DOWN as exc:
+            breaker.trip(exc)
+            return self.fallback.read_versioned(
+                campaigns=campaigns, caps=caps, viewer=viewer, now=now
+            )
 
     def _read(
         self,
@@ -540,7 +593,7 @@ class RedisCounters:
                 for campaign_id, total in totals.items():
                     if total:
                         pipe.incrby(self.delivered_key(campaign_id), total)
-                pipe.set(self.seeded_key, 1)
+                pipe.set(self.seeded_key, time.time())  # when: see _hand_back_totals
                 pipe.execute()
         finally:
             self.client.delete(self.key(SEEDING_LOCK_KEY))
@@ -729,6 +782,13 @@ def flush_redis(store: RedisCounters, *, recover_after: float = 60.0) -> FlushRe
 
 class DatabaseCounters:
     buffered = False
+    # Where caps and campaign totals are kept: the shared cache without Redis; a local-memory
+    # cache of this process when it stands in for a Redis that is down.
+    cache: BaseCache = cache
+
+    def __init__(self, local: BaseCache | None = None) -> None:
+        if local is not None:
+            self.cache = local
 
     def record(self, event: TrackedEvent) -> bool:
         """Count one event (once per receipt, or apart by its reason); True if it bills."""
@@ -773,14 +833,14 @@ class DatabaseCounters:
     def _after_count(self, event: TrackedEvent) -> None:
         # Not cached yet: the next read takes the total from the database.
         with contextlib.suppress(ValueError):
-            cache.incr(f"ads:delivered:{event.campaign_id}")
+            self.cache.incr(f"ads:delivered:{event.campaign_id}")
         if event.cap_period and event.viewer:
             key = cap_key(event.campaign_id, event.viewer, event.cap_period, event.at)
-            cache.add(key, 0, PERIOD_SECONDS[event.cap_period] + 60)
+            self.cache.add(key, 0, PERIOD_SECONDS[event.cap_period] + 60)
             try:
-                cache.incr(key)
+                self.cache.incr(key)
             except ValueError:
-                cache.set(key, 1, PERIOD_SECONDS[event.cap_period] + 60)
+                self.cache.set(key, 1, PERIOD_SECONDS[event.cap_period] + 60)
 
     def read(
         self,
@@ -793,18 +853,18 @@ class DatabaseCounters:
         delivered: dict[int, int] = {}
         if campaigns:
             keys = {f"ads:delivered:{c}": c for c in campaigns}
-            found = cache.get_many(list(keys))
+            found = self.cache.get_many(list(keys))
             missing = [c for k, c in keys.items() if k not in found]
             if missing:
                 totals = database_totals(missing)
                 for campaign in missing:
-                    cache.add(f"ads:delivered:{campaign}", totals.get(campaign, 0), None)
-                found = cache.get_many(list(keys))
+                    self.cache.add(f"ads:delivered:{campaign}", totals.get(campaign, 0), None)
+                found = self.cache.get_many(list(keys))
             delivered = {c: int(found.get(k, 0)) for k, c in keys.items()}
         seen: dict[tuple[int, str], int] = {}
         if caps and viewer:
             keys2 = {cap_key(c, viewer, p, now): (c, p) for c, p in caps}
-            found = cache.get_many(list(keys2))
+            found = self.cache.get_many(list(keys2))
             seen = {pair: int(found.get(k, 0)) for k, pair in keys2.items()}
         return delivered, seen
 
@@ -822,6 +882,60 @@ CounterStore = RedisCounters | DatabaseCounters
 @memoize
 def _redis_store() -> RedisCounters:
     return RedisCounters()
+
+
+@memoize
+def _fallback_store() -> DatabaseCounters:
+    """The database path that stands in for Redis while it is down (one per process)."""
+    return DatabaseCounters(LocMemCache("ads-redis-fallback", {"OPTIONS": {"MAX_ENTRIES": 50_000}}))
+
+
+# Billable impressions counted in the database during an outage, per campaign: Redis's
+# campaign totals (pacing) did not see them. Handed back when Redis answers again.
+_owed_totals: Counter[int] = Counter()
+_owed_since = 0.0  # wall-clock time of the first of them
+_owed_lock = threading.Lock()
+
+# KEYS: totals-seeded marker, campaign totals; ARGV: since, the counts to add.
+# Added only if the totals were seeded before the outage: seeded after it, they were read
+# from the database, which already holds these impressions.
+HAND_BACK_SCRIPT = """
+local seeded = tonumber(redis.call('GET', KEYS[1]) or '')
+if not seeded or seeded >= tonumber(ARGV[1]) then
+  return 0
+end
+for i = 2, #KEYS do
+  redis.call('INCRBY', KEYS[i], ARGV[i])
+end
+return 1
+"""
+
+
+def _owe_total(campaign_id: int) -> None:
+    global _owed_since
+    with _owed_lock:
+        if not _owed_totals:
+            _owed_since = time.time()
+        _owed_totals[campaign_id] += 1
+
+
+def _hand_back_totals() -> None:
+    """Breaker closing: add the outage's database-counted impressions to Redis's totals,
+    and forget the local caps and totals (the next outage seeds them afresh)."""
+    global _owed_since
+    _fallback_store().cache.clear()
+    with _owed_lock:
+        owed, since = dict(_owed_totals), _owed_since
+        if not owed:
+            return
+        store = _redis_store()
+        keys = [store.seeded_key, *(store.delivered_key(c) for c in owed)]
+        store.client.eval(HAND_BACK_SCRIPT, len(keys), *keys, since, *owed.values())
+        _owed_totals.clear()
+        _owed_since = 0.0
+
+
+breaker.on_close.append(_hand_back_totals)
 
 
 def get_counters() -> RedisCounters | DatabaseCounters:

@@ -11,6 +11,10 @@ Any save or delete of a slot, campaign, creative, countdown or topic bumps the v
 (``versions.bump(versions.INVENTORY)``: the models' ``save()``/``delete()``, the services
 that bulk-update, and the receivers of ``sponsors.apps`` for editorial saves), so the next
 decision anywhere serves the change.
+
+While Redis is down (``versions.breaker``) the version is a local one: the snapshot is built
+from the database and kept in this process only, rebuilt after each of its saves and at
+each retry of Redis; the decision fills slots from it.
 """
 
 from __future__ import annotations
@@ -58,11 +62,22 @@ def get_inventory(version: str | None = None) -> Inventory:
     memo = _memo
     if memo is not None and memo[0] == version:
         return memo[1]
-    key = SNAPSHOT_KEY.format(version=version)
-    inventory: Inventory | None = cache.get(key)
-    if inventory is None:
+    if versions.is_local(version):  # Redis is down: built here, for this process only
         inventory = build_inventory()
-        cache.set(key, inventory, SNAPSHOT_TTL)
+        _memo = (version, inventory)
+        return inventory
+    key = SNAPSHOT_KEY.format(version=version)
+    try:
+        cached: Inventory | None = cache.get(key)
+    except versions.REDIS_DOWN as exc:
+        versions.breaker.trip(exc)
+        return get_inventory(versions.local_version())
+    inventory = cached or build_inventory()
+    if cached is None:
+        try:
+            cache.set(key, inventory, SNAPSHOT_TTL)
+        except versions.REDIS_DOWN as exc:  # served; the next process builds its own
+            versions.breaker.trip(exc)
     _memo = (version, inventory)
     return inventory
 

@@ -15,17 +15,45 @@ With Redis (``REDIS_URL``) tokens are stored raw, not pickled, so the hot path c
 inventory version in the same ``MGET`` or script as its counters (``sponsors.counters``
 reads :data:`INVENTORY` under :func:`redis_key`). Without Redis they live in the
 local-memory cache.
+
+Redis faults (:data:`breaker`): after a connection error or timeout, this process treats
+Redis as down for ``ADS_REDIS_RETRY_AFTER`` seconds. Meanwhile :func:`read` answers None
+(readers fall back to the database), :func:`current` answers a *local* version (a snapshot
+built from the database, never stored in the shared cache, rebuilt after each of this
+process's saves and at each retry), and :func:`bump` never raises: the bumps it cannot
+write are owed. The first caller after the period probes Redis; when it answers, this
+process first writes every version it owes **and** the inventory version (other processes
+may have saved during the outage and may be gone, or still down, with their debts), then
+uses Redis again. So no process goes back to serving a snapshot of a version from before
+the outage without having replaced that version first.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from functools import cache as memoize
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django_redis.exceptions import ConnectionInterrupted
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+log = logging.getLogger(__name__)
+
+# Redis not answering: refused, reset, or timed out (django-redis wraps them for the cache).
+REDIS_DOWN: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionInterrupted,
+)
 
 # The ad inventory: every save or delete of a slot, campaign, creative, countdown or topic.
 INVENTORY = "ads:inventory:version"
@@ -48,11 +76,160 @@ def uses_redis() -> bool:
     return "django_redis" in settings.CACHES["default"]["BACKEND"]
 
 
+def hot_timeout() -> float:
+    """Seconds the hot path (and the breaker's probe) waits on Redis before giving up."""
+    return float(getattr(settings, "ADS_REDIS_TIMEOUT", 0.05))
+
+
+def retry_after() -> float:
+    """Seconds a process counts in the database after Redis failed, before trying it again."""
+    return float(getattr(settings, "ADS_REDIS_RETRY_AFTER", 5.0))
+
+
+def quick(connection: Any) -> Any:
+    """Give a redis-py connection the hot path's short timeouts and no retry of its own.
+
+    redis-py's retries (and a second attempt after a timeout) would multiply the wait on a
+    hung Redis; the breaker decides instead.
+    """
+    connection.socket_timeout = connection.socket_connect_timeout = hot_timeout()
+    connection.retry = Retry(NoBackoff(), 0)
+    return connection
+
+
 @memoize
 def _redis_client() -> Any:
     from django_redis import get_redis_connection  # only importable with Redis configured
 
     return get_redis_connection("default")
+
+
+@memoize
+def _probe_client() -> redis.Redis:
+    """A client on the same Redis with the hot path's timeouts: probes and catch-up bumps."""
+    pool = _redis_client().connection_pool
+    kwargs = {
+        **pool.connection_kwargs,
+        "socket_timeout": hot_timeout(),
+        "socket_connect_timeout": hot_timeout(),
+        "retry": Retry(NoBackoff(), 0),
+    }
+    return redis.Redis(
+        connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
+    )
+
+
+def forget_clients() -> None:
+    """Drop the memoised Redis clients (tests that point the cache at another Redis)."""
+    _redis_client.cache_clear()
+    _probe_client.cache_clear()
+
+
+class Breaker:
+    """Whether this process uses Redis now, or the database path (per process, thread-safe).
+
+    Healthy, :meth:`down` reads one attribute (``open_until`` is 0.0): no clock, no lock.
+    After :meth:`trip` it answers True until ``open_until`` (monotonic), then one thread
+    probes Redis (the others keep using the database meanwhile); when Redis answers, the
+    owed versions and the inventory version are bumped, ``on_close`` callbacks run (the
+    counters hand back what they owe Redis), and the breaker closes.
+    """
+
+    def __init__(self) -> None:
+        self.open_until = 0.0  # 0.0: closed
+        # Names the local snapshots of an outage: raised at every trip and every owed bump of
+        # the inventory, so a process rebuilds from the database after its own saves.
+        self.epoch = 0
+        self.owed: dict[str, int | None] = {}  # version name -> its timeout
+        self.on_close: list[Callable[[], None]] = []
+        self.trips = 0  # outages seen (closed -> open)
+        self._lock = threading.Lock()
+
+    def down(self) -> bool:
+        if not self.open_until:
+            return False
+        if time.monotonic() < self.open_until:
+            return True
+        return not self._probe()
+
+    def trip(self, exc: BaseException) -> None:
+        with self._lock:
+            first = not self.open_until
+            self.open_until = time.monotonic() + retry_after()
+            self.epoch += 1
+            if first:
+                self.trips += 1
+        if first:  # one line per outage, no traceback: the outage is the news, not the stack
+            log.warning(
+                "Redis did not answer (%s: %s): counting in the database for %.0f s",
+                type(exc).__name__,
+                exc,
+                retry_after(),
+            )
+
+    def owe(self, names: tuple[str, ...], timeout: int | None) -> bool:
+        """Remember bumps that could not be written; False if the breaker closed meanwhile
+        (then the caller writes them itself)."""
+        with self._lock:
+            if not self.open_until:
+                return False
+            for name in names:
+                self.owed[name] = timeout
+                if name == INVENTORY:
+                    self.epoch += 1
+            return True
+
+    def _probe(self) -> bool:
+        if not self._lock.acquire(blocking=False):
+            return False  # another thread is probing: still down for this one
+        try:
+            if not self.open_until:
+                return True
+            if time.monotonic() < self.open_until:
+                return False
+            try:
+                client = _probe_client()
+                client.ping()
+                owed = {INVENTORY: None, **self.owed}
+                for name, timeout in owed.items():
+                    client.set(redis_key(name), new_token(), ex=timeout)
+                for callback in self.on_close:
+                    callback()
+            except REDIS_DOWN:
+                self.open_until = time.monotonic() + retry_after()
+                self.epoch += 1
+                return False
+            self.owed.clear()
+            self.open_until = 0.0
+        finally:
+            self._lock.release()
+        log.warning("Redis answers again: %d version(s) bumped, counting in Redis", len(owed))
+        return True
+
+    def succeeded(self) -> None:
+        """Redis answered a caller that does not go through the breaker (``ads_flush``):
+        if the breaker is open, probe now rather than at the end of its period."""
+        if self.open_until:
+            self.open_until = time.monotonic() - 1
+            self.down()
+
+    def reset(self) -> None:
+        """Closed, owing nothing (tests)."""
+        with self._lock:
+            self.open_until = 0.0
+            self.owed.clear()
+
+
+breaker = Breaker()
+
+
+def local_version() -> str:
+    """The inventory version while Redis is down: this process's own, never shared."""
+    return f"local:{breaker.epoch}"
+
+
+def is_local(version: str) -> bool:
+    return version.startswith("local:")
 
 
 def redis_key(name: str) -> str:
@@ -65,7 +242,13 @@ def read(name: str) -> str | None:
     if not uses_redis():
         token: str | None = cache.get(name)
         return token
-    raw: bytes | None = _redis_client().get(redis_key(name))  # django-redis: not decoded
+    if breaker.down():
+        return None
+    try:
+        raw: bytes | None = _redis_client().get(redis_key(name))  # django-redis: not decoded
+    except REDIS_DOWN as exc:
+        breaker.trip(exc)
+        return None
     if raw is None:
         return None
     try:
@@ -76,11 +259,18 @@ def read(name: str) -> str | None:
 
 
 def current(name: str, *, timeout: int | None = None) -> str:
-    """The token of ``name``, created when missing (the first writer wins a race)."""
+    """The token of ``name``, created when missing (the first writer wins a race).
+
+    While Redis is down: :func:`local_version` (what this process built is served only here).
+    """
     token = read(name)
+    if token is None and uses_redis() and breaker.down():
+        return local_version()
     if token is None:
         candidate = new_token()
         token = candidate if _write(name, candidate, timeout, only_if_missing=True) else read(name)
+        if token is None and uses_redis() and breaker.down():
+            return local_version()
         token = token or candidate
     return token
 
@@ -96,13 +286,31 @@ def create_if_missing(name: str, *, timeout: int | None = None) -> str | None:
 
 
 def bump(*names: str, timeout: int | None = None) -> None:
-    """Replace the tokens of ``names`` now and again when the current transaction commits."""
+    """Replace the tokens of ``names`` now and again when the current transaction commits.
+
+    Never raises for Redis: while it is down the bumps are owed (see :class:`Breaker`), so
+    saves succeed and their change is served here at once, everywhere once Redis answers.
+    """
     if not names:
         return
 
     def write() -> None:
-        for name in names:
-            _write(name, new_token(), timeout)
+        if not uses_redis():
+            for name in names:
+                _write(name, new_token(), timeout)
+            return
+        for _ in range(3):  # again only if the breaker closed (or tripped) in between
+            if breaker.down():
+                if breaker.owe(names, timeout):
+                    return
+                continue  # it closed meanwhile: write them
+            try:
+                for name in names:
+                    _write(name, new_token(), timeout)
+                return
+            except REDIS_DOWN as exc:
+                breaker.trip(exc)  # then owed on the next turn
+        log.warning("Could neither write nor owe the versions %s", names)
 
     write()
     transaction.on_commit(write)
@@ -110,7 +318,13 @@ def bump(*names: str, timeout: int | None = None) -> None:
 
 def _write(name: str, token: str, timeout: int | None, *, only_if_missing: bool = False) -> bool:
     if uses_redis():
-        return bool(_redis_client().set(redis_key(name), token, nx=only_if_missing, ex=timeout))
+        try:
+            return bool(_redis_client().set(redis_key(name), token, nx=only_if_missing, ex=timeout))
+        except REDIS_DOWN as exc:
+            if not only_if_missing:
+                raise  # bump() owes it
+            breaker.trip(exc)
+            return False
     if only_if_missing:
         return cache.add(name, token, timeout)
     cache.set(name, token, timeout)

@@ -47,13 +47,24 @@ def fast_password_hashing(settings):
 def empty_cache():
     """Every test starts with an empty cache (local memory, or the Redis database) and no
     inventory snapshot held in this process from another test."""
+    forget_outage()
     cache.clear()
     forget_memo()
     trending.forget_memo()
     yield
+    forget_outage()
     cache.clear()
     forget_memo()
     trending.forget_memo()
+
+
+def forget_outage():
+    """No Redis outage remembered: the breaker closed, nothing owed, no local counts."""
+    from sponsors import counters, versions
+
+    versions.breaker.reset()
+    counters._fallback_store().cache.clear()
+    counters._owed_totals.clear()
 
 
 class ContractAPIClient(APIClient):
@@ -79,7 +90,8 @@ def media_files(root) -> list[str]:
 @pytest.fixture
 def redis_down():
     """``with redis_down():`` Redis stops answering (a refused connection), for the counters
-    and the cache versions alike; it answers again after the block."""
+    and the cache versions alike; it answers again after the block (the breaker, open then,
+    tries it again once its period is over: ``redis_back()``)."""
     import contextlib
 
     import redis
@@ -93,6 +105,17 @@ def redis_down():
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(counters, "_redis_store", lambda: dead)
             patch.setattr(versions, "_redis_client", lambda: dead.client)
+            patch.setattr(versions, "_probe_client", lambda: dead.client)
             yield
 
     return down
+
+
+def redis_back():
+    """End the breaker's period now: the next Redis use probes it (and catches up)."""
+    import time
+
+    from sponsors import versions
+
+    if versions.breaker.open_until:
+        versions.breaker.open_until = time.monotonic() - 1

@@ -69,8 +69,8 @@ REDIS_DOWN = (
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, REDIS_DOWN):
-        log.exception("Redis did not answer")
+    if isinstance(exc, REDIS_DOWN):  # one line: an outage is not a bug (no traceback spam)
+        log.warning("Redis did not answer (%s: %s)", type(exc).__name__, exc)
         exc = ServiceUnavailable()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(

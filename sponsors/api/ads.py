@@ -577,7 +577,8 @@ class HotPathView(View):
 
     An API error a handler raises (``ValidationError``, ``NotFound``) is answered at once in
     the API's error format, by the function that writes it for DRF's exception handler
-    (``cms.api.errors.api_error``); Redis not answering is a 503 with Retry-After. Every
+    (``cms.api.errors.api_error``). Redis not answering is counted in the database
+    (``sponsors.versions.breaker``); what still fails for it is a 503 with Retry-After. Every
     answer is ``no-store``. Methods a view does not serve answer 405 in the error format with
     ``Allow``; OPTIONS answers 200 with ``Allow`` and the view's metadata (the shape DRF's
     OPTIONS answers elsewhere in the API); HEAD answers what GET answers, without a body.
@@ -621,8 +622,8 @@ class HotPathView(View):
             response = handler(request, *args, **kwargs)
         except APIException as exc:
             response = api_error(exc, headers=NO_STORE_HEADERS)
-        except REDIS_DOWN:
-            log.exception("Ad serving: the counter store did not answer")
+        except REDIS_DOWN as exc:  # the database path could not stand in: rare, say so briefly
+            log.warning("Ad serving: Redis did not answer (%s: %s)", type(exc).__name__, exc)
             response = api_error(ServiceUnavailable(), headers=NO_STORE_HEADERS)
         return _headless(response) if method == "head" else response
 

@@ -11,6 +11,7 @@ from django.core import signing
 from sponsors.counters import click_max_age, uses_redis
 from sponsors.models import Creative, DeliveryCounter, UncountedCounter
 from sponsors.tracking import SALTS, event_reason
+from tests.conftest import redis_back
 from tests.sponsors.counting import apart, totals
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
 
@@ -340,19 +341,22 @@ def test_rotating_the_secret_key_keeps_served_links_working_through_the_fallback
 
 
 @pytest.mark.skipif(not uses_redis(), reason="needs Redis (set REDIS_URL)")
-def test_when_redis_does_not_answer_the_hot_path_answers_503_in_the_error_format(
+def test_when_redis_does_not_answer_the_hot_path_counts_in_the_database(
     api_client, creative, redis_down
 ):
     beacon, click = serve(api_client, viewer="v1")
     with redis_down():
-        for path in ("/api/v1/ads/?slots=sidebar&viewer=v1", beacon, click):
-            response = api_client.get(path, HTTP_USER_AGENT=BROWSER)
-            assert response.status_code == 503
-            assert response["Retry-After"] == "5"
-            assert response.json()["code"] == "unavailable"
-    assert totals()["impressions"] == 0
-    assert api_client.get(beacon, HTTP_USER_AGENT=BROWSER).status_code == 204  # counts later
-    assert totals()["impressions"] == 1
+        decision = api_client.get("/api/v1/ads/?slots=sidebar&viewer=v1", HTTP_USER_AGENT=BROWSER)
+        assert decision.status_code == 200  # from a snapshot built from the database
+        assert decision.json()["slots"]["sidebar"]["creative_id"] == creative.pk
+        assert api_client.get(beacon, HTTP_USER_AGENT=BROWSER).status_code == 204
+        assert api_client.get(click, HTTP_USER_AGENT=BROWSER).status_code == 302
+        assert DeliveryCounter.objects.get().impressions == 1  # in the database at once
+        assert api_client.get(beacon, HTTP_USER_AGENT=BROWSER).status_code == 204  # a replay
+    redis_back()
+    assert api_client.get(beacon, HTTP_USER_AGENT=BROWSER).status_code == 204  # via Redis now
+    assert (totals()["impressions"], totals()["clicks"]) == (1, 1)  # its receipt is in the DB
+    assert apart()[("impression", "replayed")] == 2
 
 
 def test_a_previews_beacon_and_click_are_answered_and_counted_apart_as_preview(

@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from cms.models import Article
-from sponsors.counters import hour_of, hour_start
+from sponsors.counters import hour_of, hour_start, uses_redis
 from sponsors.models import ArticleReadCounter
 from tests.cms.factories import ArticleFactory, TopicFactory
 
@@ -163,3 +163,14 @@ def test_options_and_other_methods(api_client):
     assert (response.status_code, response["Allow"]) == (200, "GET, HEAD, OPTIONS")
     response = Client().post(URL)
     assert (response.status_code, response["Allow"]) == (405, "GET, HEAD, OPTIONS")
+
+
+@pytest.mark.skipif(not uses_redis(), reason="needs Redis (set REDIS_URL)")
+def test_trending_answers_200_while_redis_is_down(api_client, redis_down):
+    """Reads that need no Redis keep answering: computed from the database, not cached."""
+    hot = live(headline="Hot")
+    read(hot, 10)
+    with redis_down():
+        response = api_client.get("/api/v1/trending/")
+        assert response.status_code == 200
+        assert slugs(response) == [hot.slug]
