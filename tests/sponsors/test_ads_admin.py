@@ -397,3 +397,31 @@ def test_the_ad_ops_group_reads_uncounted_events_by_reason_and_cannot_change_the
     counter = UncountedCounter.objects.get()
     assert client.get(f"/admin/sponsors/uncountedcounter/{counter.pk}/delete/").status_code == 403
     assert client.get("/admin/sponsors/uncountedcounter/add/").status_code == 403
+
+
+def test_delivery_counts_show_the_events_counted_apart_beside_each_row(admin_client):
+    from sponsors.models import UncountedCounter
+
+    creative, slot = CreativeFactory(name="Banner"), SlotFactory(key="strip")
+    DeliveryCounter.objects.create(hour=NOW, creative=creative, slot=slot, impressions=10)
+    for reason, n in (("replayed", 3), ("bot", 4)):
+        UncountedCounter.objects.create(
+            hour=NOW,
+            event="impression",
+            reason=reason,
+            creative_id=creative.pk,
+            slot_id=slot.pk,
+            count=n,
+        )
+    UncountedCounter.objects.create(  # another hour: not beside this row
+        hour=NOW - dt.timedelta(hours=1),
+        event="impression",
+        reason="bot",
+        creative_id=creative.pk,
+        slot_id=slot.pk,
+        count=50,
+    )
+    page = admin_client.get("/admin/sponsors/deliverycounter/")
+    row = page.context["cl"].result_list[0]
+    assert (row.impressions, row.apart_impressions, row.apart_clicks) == (10, 7, 0)
+    assert "impressions apart" in page.content.decode().lower()
