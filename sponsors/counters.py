@@ -97,9 +97,13 @@ EVENT_FIELD = "e|"
 APART_FIELD = "u|"
 
 
-def receipt_ttl() -> int:
-    """How long an event's receipt is kept: as long as its tokens are accepted."""
-    return max(beacon_max_age(), click_max_age(), read_max_age()) + 60
+def receipt_ttl(kind: str | None = None) -> int:
+    """How long an event's receipt is kept: as long as a token of its kind is accepted (any
+    kind's, the longest, when none is given). A beacon's is kept hours, a click's days."""
+    ages = {IMPRESSION: beacon_max_age, CLICK: click_max_age, READ: read_max_age}
+    if kind in ages:
+        return ages[kind]() + 60
+    return max(age() for age in ages.values()) + 60
 
 
 def beacon_max_age() -> int:
@@ -487,7 +491,7 @@ class RedisCounters:
                 self.key(cap_key(event.campaign_id, event.viewer, event.cap_period, event.at))
             )
         args: list[CommandArg] = [
-            receipt_ttl(),
+            receipt_ttl(event.kind),
             EVENT_FIELD + event.receipt,
             _event_value(event),
             "1" if event.billable_impression else "0",
@@ -944,11 +948,17 @@ def get_counters() -> RedisCounters | DatabaseCounters:
 
 
 def prune_receipts(*, older_than: float | None = None) -> int:
-    """Delete database receipts whose tokens can no longer be presented; return how many."""
-    cutoff = datetime.now(UTC).timestamp() - (older_than or receipt_ttl())
-    deleted, _ = TrackingReceipt.objects.filter(
-        created_at__lt=datetime.fromtimestamp(cutoff, UTC)
-    ).delete()
+    """Delete database receipts whose tokens can no longer be presented; return how many.
+
+    Per kind (a receipt's key starts with its kind): beacon and read receipts go after
+    hours, click receipts after days, so storage follows each token's life.
+    """
+    now = datetime.now(UTC).timestamp()
+    deleted = 0
+    for kind in (IMPRESSION, CLICK, READ):
+        cutoff = datetime.fromtimestamp(now - (older_than or receipt_ttl(kind)), UTC)
+        found = TrackingReceipt.objects.filter(created_at__lt=cutoff, key__startswith=f"{kind}:")
+        deleted += found.delete()[0]
     return deleted
 
 

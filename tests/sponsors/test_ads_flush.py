@@ -232,3 +232,24 @@ def test_one_receipt_across_the_switch_between_redis_and_the_database(ad, first)
     get_counters().flush()
     assert impressions() == 1
     assert apart() == {("impression", "replayed"): 1}
+
+
+def test_receipts_are_pruned_when_their_kind_of_token_expires():
+    """Beacon and read receipts go after hours, click receipts after days: storage
+    follows each token's life."""
+    from sponsors.counters import prune_receipts
+
+    now = timezone.now()
+    for key, age in (
+        ("impression:old", dt.timedelta(hours=7)),
+        ("read:old", dt.timedelta(hours=7)),
+        ("click:recent", dt.timedelta(hours=7)),
+        ("click:old", dt.timedelta(days=8)),
+        ("impression:fresh", dt.timedelta(minutes=5)),
+    ):
+        TrackingReceipt.objects.create(key=key, created_at=now - age)
+    assert prune_receipts() == 3
+    assert set(TrackingReceipt.objects.values_list("key", flat=True)) == {
+        "click:recent",
+        "impression:fresh",
+    }
