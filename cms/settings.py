@@ -156,6 +156,13 @@ IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", default=40_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", default=[])
+
+# CDN purge hooks (sponsors/purgers.py): who is told which surrogate keys a save invalidated.
+CDN_PURGER = env_str("CDN_PURGER", default="none")
+CDN_PURGE_URLS = env_list("CDN_PURGE_URLS", default=[])
+CDN_PURGE_METHOD = env_str("CDN_PURGE_METHOD", default="PURGE").upper()
+CDN_PURGE_HEADER = env_str("CDN_PURGE_HEADER", default="xkey-purge")
+CDN_PURGE_TIMEOUT = env_int("CDN_PURGE_TIMEOUT_MS", default=2000) / 1000
 CORS_URLS_REGEX = r"^/api/.*$"
 
 REST_FRAMEWORK = {

@@ -12,12 +12,13 @@ class SponsorsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: models can be imported only once apps are loaded.
         from cms import services as cms_services
-        from cms.models import Topic
         from sponsors import receivers, sponsorships
 
-        # Ad targeting is cached by topic slug: a renamed or deleted topic serves at once.
-        post_save.connect(receivers.topic_changed, sender=Topic, dispatch_uid="sponsors.topic")
-        post_delete.connect(receivers.topic_changed, sender=Topic, dispatch_uid="sponsors.topic")
+        # Cached payloads and the ad snapshot (targeting by topic slug) serve a save at once.
+        for receiver, model in receivers.RECEIVERS:
+            uid = f"sponsors.{receiver.__name__}.{model.__name__}"
+            post_save.connect(receiver, sender=model, dispatch_uid=uid)
+            post_delete.connect(receiver, sender=model, dispatch_uid=uid)
         cms_services.register_publication_check(sponsorships.partner_publication_check)
         checks.register(user_agent_settings_check)
 

@@ -26,7 +26,7 @@ from typing import Any, TypeGuard
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -88,6 +88,24 @@ def display_sponsorship(article: Article, *, at: datetime | None = None) -> Spon
         if topic_sponsorships:
             return topic_sponsorships[0]
     return None
+
+
+def next_schedule_change(now: datetime) -> datetime | None:
+    """The next moment after ``now`` at which a public article payload may change by the
+    clock alone: an approved article going live, or a sponsorship window opening or closing
+    (two queries). None when nothing is scheduled."""
+    go_live = (
+        Article.objects.scheduled(now)
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    boundaries = Sponsorship.objects.aggregate(
+        starts=Min("starts_at", filter=Q(starts_at__gt=now)),
+        ends=Min("ends_at", filter=Q(ends_at__gt=now)),
+    )
+    moments = [m for m in (go_live, boundaries["starts"], boundaries["ends"]) if m is not None]
+    return min(moments) if moments else None
 
 
 def default_label() -> DisclosureLabel:

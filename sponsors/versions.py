@@ -61,10 +61,37 @@ INVENTORY = "ads:inventory:version"
 # A lost countdown token only costs one database read: the next reader makes a new one.
 COUNTDOWN_TIMEOUT = 24 * 3600
 
+# Public payloads (articles, lists, sponsors, countdowns) depend on the versions of the
+# surrogate keys they carry ("article-12", "topic-3", "articles", ...; see
+# ``sponsors.receivers``). A lost token only costs a rebuild.
+KEY_TIMEOUT = 7 * 24 * 3600
+# Replaced with every invalidation: a payload built while it moved is served, not stored.
+CONTENT = "content:version"
+# Every public payload depends on it too: ``bump(CONTENT_ALL)`` drops them all (bulk loads).
+CONTENT_ALL = "content:all"
+
+# Surrogate keys of the collections whose membership a save may change.
+ARTICLES = "articles"
+TOPICS = "topics"
+AUTHORS = "authors"
+SPONSORS = "sponsors"
+
+
+def surrogate(kind: str, ident: object) -> str:
+    """The surrogate key of one object: ``surrogate("article", 12)`` is ``article-12``."""
+    return f"{kind}-{ident}"
+
 
 def countdown(slug: str) -> str:
     """The name of the version of the countdown with ``slug``."""
     return f"countdown:version:{slug}"
+
+
+def key_version(key: str) -> str:
+    """The version name of surrogate key ``key`` (a countdown's is the countdown version)."""
+    if key.startswith("countdown-"):
+        return countdown(key.removeprefix("countdown-"))
+    return f"content:key:{key}"
 
 
 def new_token() -> str:
@@ -258,6 +285,47 @@ def read(name: str) -> str | None:
         return read(name)
 
 
+def read_many(names: list[str]) -> list[str | None]:
+    """The tokens of ``names`` in one round trip (None for a missing one, and for all of
+    them while Redis is down)."""
+    if not names:
+        return []
+    if not uses_redis():
+        found = cache.get_many(names)
+        return [found.get(name) for name in names]
+    if breaker.down():
+        return [None] * len(names)
+    try:
+        raw: list[bytes | None] = _redis_client().mget([redis_key(name) for name in names])
+    except REDIS_DOWN as exc:
+        breaker.trip(exc)
+        return [None] * len(names)
+    tokens: list[str | None] = []
+    for value in raw:
+        try:
+            tokens.append(None if value is None else value.decode("ascii"))
+        except UnicodeDecodeError:  # not ours: never equal to a token we recorded
+            tokens.append(None)
+    return tokens
+
+
+def ensure_many(names: list[str], *, timeout: int | None = None) -> list[str | None]:
+    """The tokens of ``names``, creating the missing ones (the first writer wins a race).
+
+    None for a name whose token could not be read or written (Redis down): what was built
+    must then not be stored under these tokens.
+    """
+    tokens = read_many(names)
+    for index, token in enumerate(tokens):
+        if token is None and not (uses_redis() and breaker.down()):
+            candidate = new_token()
+            if _write(names[index], candidate, timeout, only_if_missing=True):
+                tokens[index] = candidate
+            else:
+                tokens[index] = read(names[index])
+    return tokens
+
+
 def current(name: str, *, timeout: int | None = None) -> str:
     """The token of ``name``, created when missing (the first writer wins a race).
 
@@ -293,27 +361,33 @@ def bump(*names: str, timeout: int | None = None) -> None:
     """
     if not names:
         return
+    bump_now(*names, timeout=timeout)
+    transaction.on_commit(lambda: bump_now(*names, timeout=timeout))
 
-    def write() -> None:
-        if not uses_redis():
-            for name in names:
-                _write(name, new_token(), timeout)
-            return
-        for _ in range(3):  # again only if the breaker closed (or tripped) in between
-            if breaker.down():
-                if breaker.owe(names, timeout):
-                    return
-                continue  # it closed meanwhile: write them
-            try:
-                for name in names:
-                    _write(name, new_token(), timeout)
+
+def bump_now(*names: str, timeout: int | None = None) -> None:
+    """Replace the tokens of ``names`` now only (:func:`bump` also does it at the commit)."""
+    if not uses_redis():
+        for name in names:
+            _write(name, new_token(), timeout)
+        return
+    for _ in range(3):  # again only if the breaker closed (or tripped) in between
+        if breaker.down():
+            if breaker.owe(names, timeout):
                 return
-            except REDIS_DOWN as exc:
-                breaker.trip(exc)  # then owed on the next turn
-        log.warning("Could neither write nor owe the versions %s", names)
-
-    write()
-    transaction.on_commit(write)
+            continue  # it closed meanwhile: write them
+        try:
+            if len(names) == 1:
+                _write(names[0], new_token(), timeout)
+            else:
+                pipe = _redis_client().pipeline(transaction=False)
+                for name in names:
+                    pipe.set(redis_key(name), new_token(), ex=timeout)
+                pipe.execute()
+            return
+        except REDIS_DOWN as exc:
+            breaker.trip(exc)  # then owed on the next turn
+    log.warning("Could neither write nor owe the versions %s", names)
 
 
 def _write(name: str, token: str, timeout: int | None, *, only_if_missing: bool = False) -> bool:

@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from cms.api.payloads import hole, wants_holes
 from cms.images import rendition_urls
 from cms.models import Article, ArticleBlock, Author, Topic
 from sponsors.sponsorships import display_sponsorship
@@ -268,6 +269,9 @@ class ArticleDetailSerializer(ArticleListSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_read_url(self, article: Article) -> str:
+        request = self.context.get("request")
+        if wants_holes(request):  # a stored payload: each answer gets its own token
+            return hole("read_url", article.pk)
         # No query: a random page-view id signed with a key derived once per process.
         token = make_read_token(article.pk)
         return absolute(

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -12,6 +17,7 @@ from rest_framework.serializers import Serializer
 
 from cms.api.errors import ERROR_400, ERROR_404
 from cms.api.filters import ArticleFilter
+from cms.api.payloads import PUBLIC_MAX_AGE, CachedPayloadMixin, mark, register_hole
 from cms.api.serializers import (
     ArticleDetailSerializer,
     ArticleListSerializer,
@@ -20,14 +26,51 @@ from cms.api.serializers import (
 )
 from cms.models import Article, Author, Topic
 from cms.querysets import ArticleQuerySet
-from sponsors.sponsorships import with_sponsor_block
+from sponsors import versions
+from sponsors.sponsorships import display_sponsorship, next_schedule_change, with_sponsor_block
+from sponsors.tracking import make_read_token
 
 MORE_FROM_COUNT = 4
-PUBLIC_MAX_AGE = 60
+key = versions.surrogate
 
 
-class PublicCacheMixin:
-    """Anonymous reads may be cached briefly by browsers and shared caches."""
+def article_keys(articles: Iterable[Article]) -> set[str]:
+    """The surrogate keys of what the cards (or detail) of ``articles`` show: each article,
+    its author, its topics, and the sponsor and label of its sponsor block (all loaded)."""
+    keys: set[str] = set()
+    for article in articles:
+        keys.add(key("article", article.pk))
+        if article.author_id is not None:
+            keys.add(key("author", article.author_id))
+        keys.update(key("topic", link.topic_id) for link in article.article_topics.all())
+        sponsorship = display_sponsorship(article)
+        if sponsorship is not None:
+            keys.add(key("sponsor", sponsorship.sponsor_id))
+            keys.add(key("label", sponsorship.label_id))
+    return keys
+
+
+def read_url_filler(request: Any, argument: str, now: float) -> str:
+    """A fresh read beacon per answer of the article detail (its page view's token)."""
+    token = make_read_token(int(argument))
+    return request.build_absolute_uri(reverse("api:reads-beacon", kwargs={"token": token}))
+
+
+register_hole("read_url", read_url_filler)
+
+
+def mark_articles(response: Any, articles: Iterable[Article], *owners: str) -> Any:
+    """Mark a 200 answer listing ``articles`` (the list's ``owners`` keys: its collection,
+    topic, author or sponsor) with its keys and the next scheduled change."""
+    if response.status_code != 200:
+        return response
+    keys = article_keys(articles) | set(owners)
+    return mark(response, keys=keys, expires=next_schedule_change(timezone.now()))
+
+
+class PublicCacheMixin(CachedPayloadMixin):
+    """Anonymous reads: served from ready-to-send payloads (``cms.api.payloads``) and cached
+    briefly by browsers and shared caches."""
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -66,6 +109,11 @@ class ArticleViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self):
         return ArticleDetailSerializer if self.action == "retrieve" else ArticleListSerializer
 
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        page = getattr(self.paginator, "page", None)
+        return mark_articles(response, page.object_list if page else [], versions.ARTICLES)
+
     def retrieve(self, request, *args, **kwargs):
         article = self.get_object()
         links = list(article.article_topics.all())
@@ -84,10 +132,12 @@ class ArticleViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
             article, context={**self.get_serializer_context(), "more_from": more}
         )
         response = Response(serializer.data)
+        shown = [article, *(more[1] if more else [])]
+        keys = article_keys(shown) | ({key("topic", more[0].pk)} if more else set())
         # Each answer carries its own page view's read_url: a shared cache would hand one
         # token to many readers (all but the first counted as replays). Browsers may keep it.
         response["Cache-Control"] = f"private, max-age={PUBLIC_MAX_AGE}"
-        return response
+        return mark(response, keys=keys, expires=next_schedule_change(timezone.now()), private=True)
 
 
 def article_group_schema(
@@ -120,10 +170,24 @@ class ArticleGroupViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
 
     lookup_field = "slug"
     filterset_class = None
+    key_kind = ""  # "topic": the surrogate keys topic-<id>, and "topics" for the list
+    collection = ""
 
     def live_articles_of(self, obj) -> ArticleQuerySet:
         """The live articles of ``obj``, in any order (``articles/`` sorts them)."""
         raise NotImplementedError
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        page = getattr(self.paginator, "page", None)
+        shown = page.object_list if page else []
+        keys = {self.collection, *(key(self.key_kind, obj.pk) for obj in shown)}
+        return mark(response, keys=keys) if response.status_code == 200 else response
+
+    def retrieve(self, request, *args, **kwargs):
+        obj = self.get_object()
+        response = Response(self.get_serializer(obj).data)
+        return mark(response, keys={key(self.key_kind, obj.pk)})
 
     @action(detail=True, methods=["get"], filterset_class=None)
     def articles(self, request, slug=None):
@@ -131,7 +195,8 @@ class ArticleGroupViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
         articles = with_sponsor_block(self.live_articles_of(obj).newest_first().for_listing())
         page = self.paginate_queryset(articles)
         data = ArticleListSerializer(page, many=True, context=self.get_serializer_context()).data
-        return self.get_paginated_response(data)
+        response = self.get_paginated_response(data)
+        return mark_articles(response, page or [], key(self.key_kind, obj.pk))
 
 
 @extend_schema_view(
@@ -147,6 +212,7 @@ class TopicViewSet(ArticleGroupViewSet):
 
     queryset = Topic.objects.order_by("name")
     serializer_class = TopicSerializer
+    key_kind, collection = "topic", versions.TOPICS
 
     def live_articles_of(self, obj: Topic) -> ArticleQuerySet:
         return Article.objects.tagged(obj.slug).live()
@@ -165,6 +231,7 @@ class AuthorViewSet(ArticleGroupViewSet):
 
     queryset = Author.objects.order_by("name")
     serializer_class = AuthorSerializer
+    key_kind, collection = "author", versions.AUTHORS
 
     def live_articles_of(self, obj: Author) -> ArticleQuerySet:
         return Article.objects.filter(author=obj).live()

@@ -9,6 +9,7 @@ plain dict, ~20x quicker than DRF's field-by-field rendering, which a test keeps
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from django.http import Http404
 from django.utils import timezone
@@ -18,7 +19,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from cms.api.errors import ERROR_404
+from cms.api.payloads import CachedPayloadMixin, hole, mark, register_hole, wants_holes
+from sponsors import versions
 from sponsors.countdowns import (
+    CLOSED_MAX_AGE,
+    OPEN_MAX_AGE,
     CountdownState,
     countdown_max_age,
     countdown_snapshot_for_slug,
@@ -64,6 +69,19 @@ def countdown_payload(state: CountdownState) -> dict:
             for phase in state.phases
         ],
     }
+
+
+def _server_time(request: object, argument: str, now: float) -> str:
+    return _utc_ms(dt.datetime.fromtimestamp(now, dt.UTC))
+
+
+def _seconds_until(request: object, argument: str, now: float) -> int:
+    # As countdown_state(): whole seconds to the deadline, rounded up.
+    return math.ceil(float(argument) - now)
+
+
+register_hole("server_time", _server_time)
+register_hole("seconds_until", _seconds_until)
 
 
 class ZonedDateTimeField(serializers.DateTimeField):
@@ -150,7 +168,7 @@ class CountdownSerializer(serializers.Serializer):
     ),
     responses={200: CountdownSerializer, **ERROR_404},
 )
-class CountdownViewSet(viewsets.GenericViewSet):
+class CountdownViewSet(CachedPayloadMixin, viewsets.GenericViewSet):
     # Only describes the slug for the schema: reads go through the cached snapshot.
     queryset = Countdown.objects.all()
     lookup_field = "slug"
@@ -166,8 +184,18 @@ class CountdownViewSet(viewsets.GenericViewSet):
         if snapshot is None:
             raise Http404
         state = countdown_state(snapshot, now=timezone.now())
-        response = Response(countdown_payload(state))
+        data = countdown_payload(state)
+        if wants_holes(request):  # a stored payload: each answer tells its own time
+            data["server_time"] = hole("server_time")
+            if state.deadline is not None:
+                data["seconds_remaining"] = hole("seconds_until", state.deadline.timestamp())
+        response = Response(data)
         max_age = countdown_max_age(state)
         # Set here, not with PublicCacheMixin: the age depends on the deadline.
         response["Cache-Control"] = f"public, max-age={max_age}" if max_age else "no-store"
-        return response
+        return mark(
+            response,
+            keys={versions.surrogate("countdown", snapshot.slug)},
+            expires=state.deadline,
+            max_age=OPEN_MAX_AGE if state.is_open else CLOSED_MAX_AGE,
+        )

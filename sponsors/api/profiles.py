@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -12,12 +13,20 @@ from rest_framework.response import Response
 
 from cms.api.errors import ERROR_400, ERROR_404
 from cms.api.filters import topic_filter
+from cms.api.payloads import mark
 from cms.api.serializers import ArticleListSerializer, SponsorSummarySerializer, absolute
-from cms.api.views import ArticleGroupViewSet, PublicCacheMixin, article_group_schema
+from cms.api.views import (
+    ArticleGroupViewSet,
+    PublicCacheMixin,
+    article_group_schema,
+    article_keys,
+    mark_articles,
+)
 from cms.models import Article
 from cms.querysets import ArticleQuerySet
+from sponsors import versions
 from sponsors.models import Sponsor, Sponsorship
-from sponsors.sponsorships import sponsor_articles, with_sponsor_block
+from sponsors.sponsorships import next_schedule_change, sponsor_articles, with_sponsor_block
 
 SPONSOR_ARTICLES_COUNT = 4
 
@@ -61,6 +70,7 @@ class SponsorViewSet(ArticleGroupViewSet):
 
     queryset = Sponsor.objects.filter(is_active=True).order_by("name")
     serializer_class = SponsorSerializer
+    key_kind, collection = "sponsor", versions.SPONSORS
 
     def live_articles_of(self, obj: Sponsor) -> ArticleQuerySet:
         return sponsor_articles(obj)
@@ -68,11 +78,14 @@ class SponsorViewSet(ArticleGroupViewSet):
     def retrieve(self, request, *args, **kwargs):
         sponsor = self.get_object()
         articles = with_sponsor_block(sponsor_articles(sponsor).newest_first().for_listing())
-        context = {
-            **self.get_serializer_context(),
-            "sponsor_articles": list(articles[:SPONSOR_ARTICLES_COUNT]),
-        }
-        return Response(SponsorDetailSerializer(sponsor, context=context).data)
+        shown = list(articles[:SPONSOR_ARTICLES_COUNT])
+        context = {**self.get_serializer_context(), "sponsor_articles": shown}
+        response = Response(SponsorDetailSerializer(sponsor, context=context).data)
+        return mark(
+            response,
+            keys=article_keys(shown) | {versions.surrogate("sponsor", sponsor.pk)},
+            expires=next_schedule_change(timezone.now()),
+        )
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -113,3 +126,8 @@ class InsightViewSet(PublicCacheMixin, mixins.ListModelMixin, viewsets.GenericVi
     def get_queryset(self):
         articles = Article.objects.live().filter(kind=Article.Kind.PARTNER).newest_first()
         return with_sponsor_block(articles.for_listing())
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        page = getattr(self.paginator, "page", None)
+        return mark_articles(response, page.object_list if page else [], versions.ARTICLES)

@@ -1,0 +1,359 @@
+"""Ready-to-send public payloads: built once per version, served warm with no SQL.
+
+Every anonymous read endpoint (articles, their lists, topics, authors, sponsors, insights,
+countdowns) runs through :class:`CachedPayloadMixin`. Its ``dispatch`` answers before any of
+DRF's work when this process (or the shared cache) holds a payload for the request's URL
+whose versions are all still current and whose time has not run out; else DRF builds the
+answer as usual, and the view marks it (:func:`mark`) with
+
+- the **surrogate keys** of everything it shows (``article-12``, ``topic-3``, ``sponsor-2``,
+  ``label-1``, ``countdown-awards``, and ``articles`` / ``topics`` / ``authors`` /
+  ``sponsors`` for lists whose membership any save may change). The payload is stored with
+  the version token of each key (``sponsors.versions.key_version``); a save bumps the
+  versions of the keys it touches (``sponsors.receivers``), so the next request anywhere
+  rebuilds exactly the payloads that show what changed, and the CDN purger is told the same
+  keys;
+- the **next scheduled change** that would alter it (an article going live, a sponsorship
+  window opening or closing, a countdown's phase ending): the payload is never served after
+  it, and ``Cache-Control: max-age`` never reaches past it.
+
+Warm, a request costs one cache round trip (an ``MGET`` of the payload's key versions) and
+no SQL. The answer carries a strong ``ETag`` made from those versions (no body is rendered to
+make it, so ``If-None-Match`` answers ``304`` at once), ``Surrogate-Key`` and ``Cache-Tag``.
+``HEAD`` answers the same headers as ``GET``.
+
+Per-view values (the article's ``read_url``, a countdown's ``server_time`` and
+``seconds_remaining``) are *holes*: the view writes :func:`hole` markers, the stored
+payload keeps the bytes around them, and each answer fills them in (a few microseconds).
+
+Saves never stampede: one request per URL builds (a lock in the shared cache); the others
+keep serving the payload they hold if only its versions moved (for at most the build time,
+``BUILD_LOCK_TTL`` if a builder dies), or wait for the builder's payload. A payload whose
+time ran out is never served; requests wait for the one that builds it instead.
+
+Requests with an ``Authorization`` header, and browsers asking for DRF's HTML pages (with
+``DEBUG``), go through DRF every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
+from django.utils.http import parse_etags
+
+from sponsors import versions
+
+# Cache-Control max-age of a public payload (also bounded by its next scheduled change).
+PUBLIC_MAX_AGE = 60
+# How long a payload stays in the shared cache at most (its versions usually end it first).
+SHARED_TTL = 3600
+# Payloads one process keeps in memory (the oldest go first).
+MEMO_SIZE = 4096
+# A builder holds the lock of its URL at most this long (then another request builds).
+BUILD_LOCK_TTL = 10
+# A request that finds another building and holds nothing to serve waits this long for the
+# builder's payload, then builds itself.
+BUILD_WAIT = 2.0
+POLL_INTERVAL = 0.01
+# Headers of the built answer that every served copy repeats.
+KEPT_HEADERS = ("Content-Type", "Vary", "Allow")
+
+# Marks per-view values in a built payload; random per process, so no stored text can
+# forge one (stored payloads carry their holes already split out).
+_HOLE_TAG = f"@@hole-{secrets.token_hex(6)}"
+_HOLE_RE = re.compile(rb'"' + re.escape(_HOLE_TAG.encode()) + rb':([a-z_]+):([^"@]*)@@"')
+
+Filler = Callable[[HttpRequest, str, float], Any]
+_fillers: dict[str, Filler] = {}
+
+
+def register_hole(name: str, filler: Filler) -> None:
+    """``filler(request, argument, now)`` gives the JSON value of hole ``name`` per answer."""
+    _fillers[name] = filler
+
+
+def wants_holes(request: Any) -> bool:
+    """True while a payload is being built for storing (views then write :func:`hole`)."""
+    return bool(getattr(request, "payload_holes", False))
+
+
+def hole(name: str, argument: object = "") -> str:
+    """A marker the answer replaces with ``filler(request, argument, now)`` (a JSON value)."""
+    return f"{_HOLE_TAG}:{name}:{argument}@@"
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadInfo:
+    """What a view says about its answer: see :func:`mark`."""
+
+    keys: frozenset[str]
+    expires: float | None  # POSIX seconds; None: only a save changes it
+    private: bool
+    max_age: int
+
+
+def mark(
+    response: HttpResponseBase,
+    *,
+    keys: Iterable[str],
+    expires: datetime | None = None,
+    private: bool = False,
+    max_age: int = PUBLIC_MAX_AGE,
+) -> HttpResponseBase:
+    """Make ``response`` (a 200 of a cached view) storable: its surrogate keys, its next
+    scheduled change, and whether shared caches may keep it (``private``: the browser only)."""
+    response.payload_info = PayloadInfo(  # type: ignore[attr-defined]  # read by dispatch below
+        keys=frozenset(keys),
+        expires=expires.timestamp() if expires is not None else None,
+        private=private,
+        max_age=max_age,
+    )
+    return response
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """One stored answer: the bytes around its holes, and what says it is still current."""
+
+    names: tuple[str, ...]  # version names, in the order of ``tokens``
+    tokens: tuple[str, ...]
+    keys: str  # surrogate keys, space-separated
+    expires: float | None
+    private: bool
+    max_age: int
+    etag: str
+    parts: tuple[bytes, ...]  # len(holes) + 1 chunks
+    holes: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...]
+
+    def live_at(self, now: float) -> bool:
+        return self.expires is None or now < self.expires
+
+
+_memo: dict[str, Payload] = {}
+_memo_lock = threading.Lock()
+
+
+def forget_memo() -> None:
+    """Drop the payloads this process holds (tests, benchmarks)."""
+    with _memo_lock:
+        _memo.clear()
+
+
+def _remember(url: str, payload: Payload) -> None:
+    with _memo_lock:
+        _memo.pop(url, None)
+        while len(_memo) >= MEMO_SIZE:
+            _memo.pop(next(iter(_memo)))
+        _memo[url] = payload
+
+
+def _shared_key(url: str) -> str:
+    return "payload:" + hashlib.sha256(url.encode()).hexdigest()[:32]
+
+
+def _current(payload: Payload) -> bool:
+    return tuple(versions.read_many(list(payload.names))) == payload.tokens
+
+
+def _from_shared(url: str, now: float) -> Payload | None:
+    try:
+        payload: Payload | None = cache.get(_shared_key(url))
+    except versions.REDIS_DOWN as exc:
+        versions.breaker.trip(exc)
+        return None
+    if payload is None or not payload.live_at(now) or not _current(payload):
+        return None
+    _remember(url, payload)
+    return payload
+
+
+def _lock(url: str) -> bool:
+    try:
+        return bool(cache.add(_shared_key(url) + ":building", 1, BUILD_LOCK_TTL))
+    except versions.REDIS_DOWN as exc:
+        versions.breaker.trip(exc)
+        return True  # no shared cache: build here
+
+
+def _unlock(url: str) -> None:
+    try:
+        cache.delete(_shared_key(url) + ":building")
+    except versions.REDIS_DOWN as exc:
+        versions.breaker.trip(exc)
+
+
+def _etag(url: str, tokens: Iterable[str], expires: float | None) -> str:
+    digest = hashlib.sha256("|".join([url, *tokens, repr(expires)]).encode()).hexdigest()
+    return f'"{digest[:27]}"'
+
+
+def _payload(
+    url: str, response: HttpResponse, info: PayloadInfo, tokens: list[str | None]
+) -> Payload:
+    names = tuple(_names(info.keys))
+    body = response.content
+    parts: list[bytes] = []
+    holes: list[tuple[str, str]] = []
+    start = 0
+    for match in _HOLE_RE.finditer(body):
+        parts.append(body[start : match.start()])
+        holes.append((match.group(1).decode(), match.group(2).decode()))
+        start = match.end()
+    parts.append(body[start:])
+    known = tuple(token or "" for token in tokens)
+    return Payload(
+        names=names,
+        tokens=known,
+        keys=" ".join(sorted(info.keys)),
+        expires=info.expires,
+        private=info.private,
+        max_age=info.max_age,
+        etag=_etag(url, known, info.expires),
+        parts=tuple(parts),
+        holes=tuple(holes),
+        headers=tuple((name, response[name]) for name in KEPT_HEADERS if response.has_header(name)),
+    )
+
+
+def _names(keys: Iterable[str]) -> list[str]:
+    # Every payload also depends on CONTENT_ALL, which `invalidate_all()` bumps.
+    return [versions.key_version(key) for key in sorted(keys)] + [versions.CONTENT_ALL]
+
+
+def answer(request: HttpRequest, payload: Payload, now: float) -> HttpResponse:
+    """The response for ``payload`` at ``now``: 304 if the client holds it, else the body."""
+    max_age = payload.max_age
+    if payload.expires is not None:
+        max_age = min(max_age, math.floor(payload.expires - now))
+    if max_age <= 0:
+        cache_control = "no-store"
+    else:
+        cache_control = f"{'private' if payload.private else 'public'}, max-age={max_age}"
+    headers = {
+        "ETag": payload.etag,
+        "Cache-Control": cache_control,
+        "Surrogate-Key": payload.keys,
+        "Cache-Tag": payload.keys.replace(" ", ","),
+    }
+    condition = request.META.get("HTTP_IF_NONE_MATCH")
+    if condition and _matches(condition, payload.etag):
+        response: HttpResponse = HttpResponseNotModified(headers=headers)
+        for name, value in payload.headers:
+            if name != "Content-Type":
+                response[name] = value
+        return response
+    if payload.holes:
+        chunks = [payload.parts[0]]
+        for (name, argument), part in zip(payload.holes, payload.parts[1:], strict=True):
+            value = _fillers[name](request, argument, now)
+            chunks.append(json.dumps(value, separators=(",", ":")).encode())
+            chunks.append(part)
+        body = b"".join(chunks)
+    else:
+        body = payload.parts[0]
+    headers.update(payload.headers)
+    if request.method == "HEAD":
+        response = HttpResponse(b"", headers=headers)
+        response["Content-Length"] = str(len(body))
+        return response
+    return HttpResponse(body, headers=headers)
+
+
+def _matches(condition: str, etag: str) -> bool:
+    tags = parse_etags(condition)
+    # If-None-Match compares weakly (RFC 9110 13.1.2): W/"x" matches "x".
+    return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
+
+
+def _bypasses(request: HttpRequest) -> bool:
+    if request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in request.META:
+        return True
+    if "format" in request.GET:
+        return True
+    return settings.DEBUG and "text/html" in request.META.get("HTTP_ACCEPT", "")
+
+
+class CachedPayloadMixin:
+    """Serves the view's marked answers from ready-to-send payloads (module docstring)."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        parent = super().dispatch  # type: ignore[misc]  # DRF's APIView.dispatch
+        if _bypasses(request):
+            return parent(request, *args, **kwargs)
+        url = request.build_absolute_uri()
+        now = time.time()
+        held = _memo.get(url)
+        if held is not None and held.live_at(now):
+            if _current(held):
+                return answer(request, held, now)
+        else:
+            held = None
+        payload = _from_shared(url, now)
+        if payload is not None:
+            return answer(request, payload, now)
+        if _lock(url):
+            try:
+                # A builder may have stored it between our look and our lock.
+                payload = _from_shared(url, now)
+                if payload is not None:
+                    return answer(request, payload, now)
+                return self._build(request, url, parent, args, kwargs)
+            finally:
+                _unlock(url)
+        if held is not None:  # only its versions moved: serve it while the builder works
+            return answer(request, held, now)
+        deadline = time.monotonic() + BUILD_WAIT
+        while time.monotonic() < deadline:
+            time.sleep(POLL_INTERVAL)
+            now = time.time()
+            payload = _from_shared(url, now)
+            if payload is not None:
+                return answer(request, payload, now)
+        return self._build(request, url, parent, args, kwargs)
+
+    def _build(
+        self,
+        request: HttpRequest,
+        url: str,
+        parent: Callable[..., HttpResponseBase],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> HttpResponseBase:
+        # Read before the database: if a save bumps it meanwhile, what we read may be old.
+        before = versions.ensure_many([versions.CONTENT])[0]
+        request.payload_holes = True  # type: ignore[attr-defined]  # read by wants_holes()
+        response = parent(request, *args, **kwargs)
+        info: PayloadInfo | None = getattr(response, "payload_info", None)
+        if info is None or response.status_code != 200 or not isinstance(response, HttpResponse):
+            return response
+        if hasattr(response, "render"):
+            response.render()
+        if not response.get("Content-Type", "").startswith("application/json"):
+            return response
+        now = time.time()
+        tokens = versions.ensure_many(_names(info.keys), timeout=versions.KEY_TIMEOUT)
+        after = versions.read_many([versions.CONTENT])[0]
+        payload = _payload(url, response, info, tokens)
+        if before is not None and before == after and all(tokens):
+            _remember(url, payload)
+            ttl = SHARED_TTL if info.expires is None else math.ceil(info.expires - now)
+            if ttl > 0:
+                try:
+                    cache.set(_shared_key(url), payload, min(ttl, SHARED_TTL))
+                except versions.REDIS_DOWN as exc:  # served; the next process builds its own
+                    versions.breaker.trip(exc)
+        return answer(request, payload, now)
