@@ -43,15 +43,18 @@ _pending = _Pending()
 def invalidate(keys: Iterable[str]) -> None:
     """Bump the versions of ``keys`` now and at the commit, then tell the CDN purger once.
 
-    Keys of one transaction are gathered: the commit bumps and purges them together.
+    The keys of one transaction are gathered: its commit bumps and purges them together (a
+    rollback drops them with the transaction's commit callbacks).
     """
     wanted = set(keys)
     if not wanted:
         return
     versions.bump_now(*_names(wanted), timeout=versions.KEY_TIMEOUT)
-    if _pending.keys is None:
-        _pending.keys = set()
-    _pending.keys |= wanted
+    pending = transaction.get_connection().run_on_commit  # (savepoints, callback, robust)
+    if _pending.keys is not None and any(entry[1] is _flush for entry in pending):
+        _pending.keys |= wanted
+        return
+    _pending.keys = wanted
     transaction.on_commit(_flush)
 
 

@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from cms.api import payloads
 from sponsors import trending
 from sponsors.inventory_cache import forget_memo
 from tests.contract import assert_matches_schema
@@ -51,11 +52,13 @@ def empty_cache():
     cache.clear()
     forget_memo()
     trending.forget_memo()
+    payloads.forget_memo()
     yield
     forget_outage()
     cache.clear()
     forget_memo()
     trending.forget_memo()
+    payloads.forget_memo()
 
 
 def forget_outage():

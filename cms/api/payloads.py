@@ -31,12 +31,13 @@ keep serving the payload they hold if only its versions moved (for at most the b
 ``BUILD_LOCK_TTL`` if a builder dies), or wait for the builder's payload. A payload whose
 time ran out is never served; requests wait for the one that builds it instead.
 
-Requests with an ``Authorization`` header, and browsers asking for DRF's HTML pages (with
-``DEBUG``), go through DRF every time.
+The views are anonymous (no session or token is looked at). Browsers asking for DRF's HTML
+pages (with ``DEBUG``) and ``?format=`` go through DRF every time.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -280,7 +281,7 @@ def _matches(condition: str, etag: str) -> bool:
 
 
 def _bypasses(request: HttpRequest) -> bool:
-    if request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in request.META:
+    if request.method not in ("GET", "HEAD"):
         return True
     if "format" in request.GET:
         return True
@@ -357,3 +358,64 @@ class CachedPayloadMixin:
                 except versions.REDIS_DOWN as exc:  # served; the next process builds its own
                     versions.breaker.trip(exc)
         return answer(request, payload, now)
+
+
+# --- The schema ------------------------------------------------------------------------------
+
+_HEADERS = {
+    "ETag": "Strong validator of the payload's versions: send it back in `If-None-Match`.",
+    "Cache-Control": "`public` (the article detail: `private`), `max-age` at most 60 s and "
+    "never past the next scheduled change (`no-store` in its last second).",
+    "Surrogate-Key": "Space-separated keys of what the answer shows (`article-12 topic-3 "
+    "sponsor-2 articles`): a CDN purges by them.",
+    "Cache-Tag": "The same keys, comma-separated (Cloudflare's header).",
+}
+
+
+def document_conditional_gets(result: dict, generator: Any, request: Any, public: bool) -> dict:
+    """Schema hook: the operations served from stored payloads document ``If-None-Match``,
+    their ``304`` and the caching headers of their ``200`` and ``304``."""
+    cached = {
+        (path, method.lower())
+        for path, _regex, method, callback in generator.endpoints
+        if issubclass(getattr(callback, "cls", object), CachedPayloadMixin)
+    }
+    headers = {
+        name: {"schema": {"type": "string"}, "description": text} for name, text in _HEADERS.items()
+    }
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if (path, "get" if method == "head" else method) not in cached:
+                continue
+            parameters = operation.setdefault("parameters", [])
+            if not any(p.get("name") == "If-None-Match" for p in parameters):
+                parameters.append(
+                    {
+                        "in": "header",
+                        "name": "If-None-Match",
+                        "schema": {"type": "string", "maxLength": 1024},
+                        "description": "An `ETag` of an earlier answer: `304` if still current.",
+                    }
+                )
+            responses = operation.setdefault("responses", {})
+            if "200" in responses:
+                responses["200"].setdefault("headers", {}).update(headers)
+            responses.setdefault(
+                "304",
+                {
+                    "description": "Not modified: the `ETag` sent is still current.",
+                    "headers": headers,
+                },
+            )
+    # HEAD (which drf-spectacular leaves out) answers the headers of GET, without a body.
+    for path, operations in result.get("paths", {}).items():
+        get = operations.get("get")
+        if get is None or (path, "get") not in cached or "head" in operations:
+            continue
+        head = copy.deepcopy(get)
+        head["operationId"] = f"{get['operationId']}_head"
+        head["summary"] = f"{get.get('summary', '')} (headers only)".strip()
+        for answer in head.get("responses", {}).values():
+            answer.pop("content", None)
+        operations["head"] = head
+    return result

@@ -70,7 +70,10 @@ def mark_articles(response: Any, articles: Iterable[Article], *owners: str) -> A
 
 class PublicCacheMixin(CachedPayloadMixin):
     """Anonymous reads: served from ready-to-send payloads (``cms.api.payloads``) and cached
-    briefly by browsers and shared caches."""
+    briefly by browsers and shared caches. Every reader gets the same answer, so a session or
+    token (even a stale one) is not looked at."""
+
+    authentication_classes: list[type] = []
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
