@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -73,7 +74,7 @@ class PublicCacheMixin(CachedPayloadMixin):
     briefly by browsers and shared caches. Every reader gets the same answer, so a session or
     token (even a stale one) is not looked at."""
 
-    authentication_classes: list[type] = []
+    authentication_classes: Sequence[type[BaseAuthentication]] = []
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

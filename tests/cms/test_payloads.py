@@ -407,7 +407,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    do_PURGE = do_BAN = _record
+    do_PURGE = do_BAN = _record  # noqa: N815  # http.server's handler names
 
     def log_message(self, *args):
         pass
