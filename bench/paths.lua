@@ -1,6 +1,7 @@
 -- wrk script: each request takes the next path of a file (one path per line). The wrk
 -- threads interleave through the file, so with "once" every path is sent at most once
--- (each beacon/click token is a distinct served ad). Prints one JSON line when done.
+-- (each beacon/click token is a distinct served ad). A line "PATH<TAB>ETAG" sends the ETag
+-- in If-None-Match (conditional GETs). Prints one JSON line when done.
 --   wrk -s bench/paths.lua URL -- PATHS_FILE NTHREADS once|loop USER_AGENT
 
 local counter = 0
@@ -14,14 +15,18 @@ end
 
 function init(args)
   paths = {}
+  etags = {}
   local file = assert(io.open(args[1], "r"))
   for line in file:lines() do
-    paths[#paths + 1] = line
+    local path, etag = line:match("^([^\t]+)\t(.+)$")
+    paths[#paths + 1] = path or line
+    etags[#paths] = etag
   end
   file:close()
   nthreads = tonumber(args[2])
   once = args[3] == "once"
-  wrk.headers["User-Agent"] = args[4] or "Mozilla/5.0 (X11; Linux x86_64) bench"
+  agent = args[4] or "Mozilla/5.0 (X11; Linux x86_64) bench"
+  wrk.headers["User-Agent"] = agent
   index = id + 1
   sent = 0
   exhausted = 0
@@ -35,8 +40,12 @@ function request()
     index = ((index - 1) % #paths) + 1
   end
   local path = paths[index]
+  local etag = etags[index]
   index = index + nthreads
   sent = sent + 1
+  if etag then
+    return wrk.format("GET", path, {["User-Agent"] = agent, ["If-None-Match"] = etag})
+  end
   return wrk.format("GET", path)
 end
 

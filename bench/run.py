@@ -592,6 +592,14 @@ def main() -> int:
     trending = trending_paths()
     warm_queries = trending_warm_queries(trending)
     log(f"trending: {warm_queries} SQL queries for {len(trending)} warm answers in-process")
+    from bench import reader  # imports the models: only after setup_django()
+
+    reader.load_reader_content(articles)
+    reader_sets = reader.reader_paths(articles)
+    reader_queries = reader.warm_queries([p for paths in reader_sets.values() for p in paths])
+    log(f"reader endpoints: {reader_queries} SQL queries for their warm answers in-process")
+    article_times = reader.article_cold_times(articles[0])
+    log(f"article detail in-process: {article_times}")
 
     scaling = [] if args.skip_scaling else measure_scaling()
     cache.clear()
@@ -617,6 +625,10 @@ def main() -> int:
     files["trivial"].write_text("/api/v1/health/\n")
     files["decision"].write_text("\n".join(decision_paths) + "\n")
     files["trending"].write_text("\n".join(trending) + "\n")
+    for key, paths in reader_sets.items():
+        files[key] = OUT / f"{key}-paths.txt"
+        files[key].write_text("\n".join(paths) + "\n")
+    files["not_modified"] = OUT / "not-modified-paths.txt"
     for key, parts in slices.items():
         for r, paths in enumerate(parts):
             files[f"{key}-{r}"] = OUT / f"{key}-paths-{r}.txt"
@@ -654,12 +666,18 @@ def main() -> int:
         load("trivial", once=False, seconds=2)  # warm-up: connections, snapshot, scripts
         load("decision", once=False, seconds=2)
         load("trending", once=False, seconds=1)  # every worker computes or fetches each key
+        for key in reader_sets:
+            load(key, once=False, seconds=1)
+        # The ETag the server gives (its payload versions), sent back by every request.
+        files["not_modified"].write_text(
+            not_modified_line(server.base, reader_sets["article"][1]) + "\n"
+        )
         for r in range(args.rounds):
             # T X T Y T ...: every endpoint run is bracketed by two trivial runs.
             before = load("trivial", once=False)
             runs["trivial"].append(before)
-            for key in ("decision", "beacon", "click", "read", "trending", "naive"):
-                once = key not in ("decision", "trending")
+            for key in ENDPOINTS[1:]:
+                once = key in ONCE
                 result = load(f"{key}-{r}" if once else key, once=once)
                 after = load("trivial", once=False)
                 result["paired_trivial_rps"] = (before["rps"] + after["rps"]) / 2
@@ -722,6 +740,8 @@ def main() -> int:
     counted["reads"] -= seeded_reads
     counted["reads_sent"] = len(set(sent["read"]))
     counted["trending_warm_queries"] = warm_queries
+    counted["reader_warm_queries"] = reader_queries
+    counted["article_times"] = article_times
     counted["resend_failures"] = resend_failures
     results = summarise(runs)
     report(args, env, summary, scaling, results, counted)
@@ -740,7 +760,22 @@ def main() -> int:
     return 0 if check_targets(scaling, results, counted) else 1
 
 
-ENDPOINTS = ("trivial", "decision", "beacon", "click", "read", "trending", "naive")
+ENDPOINTS = (
+    "trivial",
+    "decision",
+    "beacon",
+    "click",
+    "read",
+    "trending",
+    "article",
+    "list",
+    "topic",
+    "insights",
+    "countdown",
+    "not_modified",
+    "naive",
+)
+ONCE = ("beacon", "click", "read", "naive")  # each request sends a distinct token
 LABELS = {
     "trivial": "trivial JSON view  GET /api/v1/health/",
     "decision": "page decision, 3 slots  GET /api/v1/ads/",
@@ -748,8 +783,24 @@ LABELS = {
     "click": "click redirect  GET /api/v1/ads/click/<t>/ (302)",
     "read": "read beacon  GET /api/v1/reads/<t>/",
     "trending": "trending (22 topic/limit variants)  GET /api/v1/trending/",
+    "article": "article detail (60 articles)  GET /api/v1/articles/<slug>/",
+    "list": "article list (4 variants)  GET /api/v1/articles/",
+    "topic": "a topic's articles (20 topics)  GET /api/v1/topics/<slug>/articles/",
+    "insights": "insights (2 variants)  GET /api/v1/insights/",
+    "countdown": "countdown  GET /api/v1/countdowns/<slug>/",
+    "not_modified": "article detail, If-None-Match: 304",
     "naive": "naive per-event DB update (benchmark only)",
 }
+
+
+def not_modified_line(base: str, path: str) -> str:
+    """A paths-file line for conditional GETs of ``path``: the path, a tab, the ETag the
+    running server answers it with."""
+    import urllib.request
+
+    request = urllib.request.Request(base + path, headers={"User-Agent": BROWSER_UA})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return f"{path}\t{answer.headers['ETag']}"
 
 
 def summarise(runs: dict[str, list[dict]]) -> dict[str, dict]:
@@ -822,6 +873,13 @@ def report(args, env, summary, scaling, results, counted) -> None:
         f"tokens sent twice each; bots {counted['bot_impressions']} / {counted['bot_clicks']} / "
         f"{counted['bot_reads']}; trending warm: {counted['trending_warm_queries']} SQL queries."
     )
+    times = counted["article_times"]
+    print(
+        f"Article detail in-process: cold (first request after a save) "
+        f"{times['cold_ms']:.1f} ms, built every time without payloads {times['uncached_ms']:.1f}"
+        f" ms, warm {times['warm_ms']:.2f} ms; reader endpoints warm: "
+        f"{counted['reader_warm_queries']} SQL queries."
+    )
     print(
         "Counted apart after the load, by reason (sent -> counted): "
         + ", ".join(
@@ -843,6 +901,18 @@ def check_targets(scaling, results, counted) -> bool:
         ("read beacon >= 2.5x naive DB update", results["read"]["x_naive"] >= 2.5),
         ("trending >= 0.5x trivial", results["trending"]["x_trivial"] >= 0.5),
         ("trending warm: 0 SQL queries", counted["trending_warm_queries"] == 0),
+        ("article detail >= 0.5x trivial", results["article"]["x_trivial"] >= 0.5),
+        ("countdown >= 0.5x trivial", results["countdown"]["x_trivial"] >= 0.5),
+        (
+            "article list, topic's articles, insights >= 0.4x trivial",
+            all(results[k]["x_trivial"] >= 0.4 for k in ("list", "topic", "insights")),
+        ),
+        ("304 answer >= 0.7x trivial", results["not_modified"]["x_trivial"] >= 0.7),
+        ("reader endpoints warm: 0 SQL queries", counted["reader_warm_queries"] == 0),
+        (
+            "article detail cold <= 2x built without payloads",
+            counted["article_times"]["cold_ms"] <= 2 * counted["article_times"]["uncached_ms"],
+        ),
         (
             "0 errors at 64 connections",
             all(r["error_total"] == 0 for r in results.values()),

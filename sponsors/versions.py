@@ -31,6 +31,7 @@ the outage without having replaced that version first.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 import time
@@ -220,6 +221,7 @@ class Breaker:
                 owed = {INVENTORY: None, **self.owed}
                 for name, timeout in owed.items():
                     client.set(redis_key(name), new_token(), ex=timeout)
+                client.publish(redis_key(BUMPS), " ".join(owed))
                 for callback in self.on_close:
                     callback()
             except REDIS_DOWN:
@@ -248,6 +250,89 @@ class Breaker:
 
 
 breaker = Breaker()
+
+# The channel every bump is announced on (the names bumped, space-separated).
+BUMPS = "versions:bumps"
+
+
+class Watch:
+    """Whether this process may trust what it verified against the versions, without asking
+    Redis again: per process, a thread subscribed to :data:`BUMPS`.
+
+    :attr:`epoch` moves on with every bump announced (by any process, this one at once), and
+    whenever the subscription is lost or made again. A reader that verified a payload's
+    versions at epoch E may serve it again while :meth:`current` still answers E: no bump
+    happened since (as far as this process can know: another process's bump is seen when
+    its message arrives, well under a millisecond on one network). While the subscription
+    is down :meth:`current` answers None and readers check the versions on every request.
+    Without Redis (one process, local memory) the epoch moves with this process's bumps.
+    """
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.healthy = False
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def current(self) -> int | None:
+        """The epoch to trust verified payloads under, or None (check them every time)."""
+        if not uses_redis():
+            return self.epoch
+        if self._pid != os.getpid():
+            self._start()
+        return self.epoch if self.healthy else None
+
+    def changed(self) -> None:
+        with self._lock:
+            self.epoch += 1
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self.healthy = False
+        threading.Thread(target=self._run, name="versions-watch", daemon=True).start()
+
+    def _run(self) -> None:
+        pid = os.getpid()
+        while self._pid == pid:
+            try:
+                self._listen()
+            except (redis.exceptions.RedisError, OSError) as exc:
+                # Lost: readers check the versions every time until it is back.
+                self.healthy = False
+                self.changed()
+                log.warning("Version announcements lost (%s: %s)", type(exc).__name__, exc)
+                time.sleep(retry_after())
+
+    def _listen(self) -> None:
+        pool = _redis_client().connection_pool
+        kwargs = {**pool.connection_kwargs, "socket_timeout": None, "health_check_interval": 5}
+        client = redis.Redis(
+            connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
+        )
+        pubsub = client.pubsub()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+        try:
+            pubsub.subscribe(redis_key(BUMPS))
+            while True:  # the confirmation: from here on no announcement can be missed
+                message = pubsub.get_message(timeout=5.0)
+                if message is not None and message["type"] == "subscribe":
+                    break
+            self.changed()  # anything verified before the subscription may have been missed
+            self.healthy = True
+            while True:
+                message = pubsub.get_message(timeout=5.0)
+                if message is not None and message["type"] == "message":
+                    self.changed()
+        finally:
+            self.healthy = False
+            self.changed()
+            pubsub.close()
+            client.close()
+
+
+watch = Watch()
 
 
 def local_version() -> str:
@@ -366,7 +451,9 @@ def bump(*names: str, timeout: int | None = None) -> None:
 
 
 def bump_now(*names: str, timeout: int | None = None) -> None:
-    """Replace the tokens of ``names`` now only (:func:`bump` also does it at the commit)."""
+    """Replace the tokens of ``names`` now only (:func:`bump` also does it at the commit),
+    and announce it on :data:`BUMPS` (see :class:`Watch`)."""
+    watch.changed()  # this process re-checks at once; the others when the message arrives
     if not uses_redis():
         for name in names:
             _write(name, new_token(), timeout)
@@ -377,13 +464,11 @@ def bump_now(*names: str, timeout: int | None = None) -> None:
                 return
             continue  # it closed meanwhile: write them
         try:
-            if len(names) == 1:
-                _write(names[0], new_token(), timeout)
-            else:
-                pipe = _redis_client().pipeline(transaction=False)
-                for name in names:
-                    pipe.set(redis_key(name), new_token(), ex=timeout)
-                pipe.execute()
+            pipe = _redis_client().pipeline(transaction=False)
+            for name in names:
+                pipe.set(redis_key(name), new_token(), ex=timeout)
+            pipe.publish(redis_key(BUMPS), " ".join(names))
+            pipe.execute()
             return
         except REDIS_DOWN as exc:
             breaker.trip(exc)  # then owed on the next turn

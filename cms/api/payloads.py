@@ -17,9 +17,11 @@ answer as usual, and the view marks it (:func:`mark`) with
   window opening or closing, a countdown's phase ending): the payload is never served after
   it, and ``Cache-Control: max-age`` never reaches past it.
 
-Warm, a request costs one cache round trip (an ``MGET`` of the payload's key versions) and
-no SQL. The answer carries a strong ``ETag`` made from those versions (no body is rendered to
-make it, so ``If-None-Match`` answers ``304`` at once), ``Surrogate-Key`` and ``Cache-Tag``.
+Warm, a request costs no SQL, and no cache round trip either while no version was bumped
+anywhere since this process last verified the payload (``sponsors.versions.watch``: bumps
+are announced to every process); after a bump, one ``MGET`` of the payload's versions. The
+answer carries a strong ``ETag`` made from those versions (no body is rendered to make it,
+so ``If-None-Match`` answers ``304`` at once), ``Surrogate-Key`` and ``Cache-Tag``.
 ``HEAD`` answers the same headers as ``GET``.
 
 Per-view values (the article's ``read_url``, a countdown's ``server_time`` and
@@ -145,6 +147,8 @@ class Payload:
 
 
 _memo: dict[str, Payload] = {}
+# URL -> the ``versions.watch`` epoch at which its payload's versions were last verified.
+_trusted: dict[str, int] = {}
 _memo_lock = threading.Lock()
 
 
@@ -152,18 +156,33 @@ def forget_memo() -> None:
     """Drop the payloads this process holds (tests, benchmarks)."""
     with _memo_lock:
         _memo.clear()
+        _trusted.clear()
 
 
-def _remember(url: str, payload: Payload) -> None:
+def _remember(url: str, payload: Payload, epoch: int | None) -> None:
     with _memo_lock:
         _memo.pop(url, None)
         while len(_memo) >= MEMO_SIZE:
-            _memo.pop(next(iter(_memo)))
+            oldest = next(iter(_memo))
+            _memo.pop(oldest)
+            _trusted.pop(oldest, None)
         _memo[url] = payload
+        _trust(url, epoch)
+
+
+def _trust(url: str, epoch: int | None) -> None:
+    if epoch is None:
+        _trusted.pop(url, None)
+    else:
+        _trusted[url] = epoch
+
+
+# Part of every shared key: a release that changes what a stored payload holds uses new keys.
+PAYLOAD_FORMAT = 1
 
 
 def _shared_key(url: str) -> str:
-    return "payload:" + hashlib.sha256(url.encode()).hexdigest()[:32]
+    return f"payload:{PAYLOAD_FORMAT}:" + hashlib.sha256(url.encode()).hexdigest()[:32]
 
 
 def _current(payload: Payload) -> bool:
@@ -171,6 +190,7 @@ def _current(payload: Payload) -> bool:
 
 
 def _from_shared(url: str, now: float) -> Payload | None:
+    epoch = versions.watch.current()  # before the versions are read
     try:
         payload: Payload | None = cache.get(_shared_key(url))
     except versions.REDIS_DOWN as exc:
@@ -178,7 +198,7 @@ def _from_shared(url: str, now: float) -> Payload | None:
         return None
     if payload is None or not payload.live_at(now) or not _current(payload):
         return None
-    _remember(url, payload)
+    _remember(url, payload, epoch)
     return payload
 
 
@@ -283,7 +303,7 @@ def _matches(condition: str, etag: str) -> bool:
 def _bypasses(request: HttpRequest) -> bool:
     if request.method not in ("GET", "HEAD"):
         return True
-    if "format" in request.GET:
+    if "format=" in request.META.get("QUERY_STRING", ""):
         return True
     return settings.DEBUG and "text/html" in request.META.get("HTTP_ACCEPT", "")
 
@@ -299,7 +319,11 @@ class CachedPayloadMixin:
         now = time.time()
         held = _memo.get(url)
         if held is not None and held.live_at(now):
+            epoch = versions.watch.current()  # before the versions are read
+            if epoch is not None and _trusted.get(url) == epoch:
+                return answer(request, held, now)  # no bump since it was verified
             if _current(held):
+                _trust(url, epoch)
                 return answer(request, held, now)
         else:
             held = None
@@ -334,6 +358,7 @@ class CachedPayloadMixin:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> HttpResponseBase:
+        epoch = versions.watch.current()
         # Read before the database: if a save bumps it meanwhile, what we read may be old.
         before = versions.ensure_many([versions.CONTENT])[0]
         request.payload_holes = True  # type: ignore[attr-defined]  # read by wants_holes()
@@ -350,7 +375,7 @@ class CachedPayloadMixin:
         after = versions.read_many([versions.CONTENT])[0]
         payload = _payload(url, response, info, tokens)
         if before is not None and before == after and all(tokens):
-            _remember(url, payload)
+            _remember(url, payload, epoch)
             ttl = SHARED_TTL if info.expires is None else math.ceil(info.expires - now)
             if ttl > 0:
                 try:

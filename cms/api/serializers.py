@@ -9,11 +9,27 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from cms.api.payloads import hole, wants_holes
+from cms.api.payloads import hole, register_hole, wants_holes
 from cms.images import rendition_urls
 from cms.models import Article, ArticleBlock, Author, Topic
 from sponsors.sponsorships import display_sponsorship
 from sponsors.tracking import make_read_token
+
+
+def read_url_hole(request: Any, article: Article) -> str:
+    """The article detail's ``read_url`` as a hole: the beacon's absolute URL with the place
+    of the token marked, so that each answer only signs a fresh token."""
+    template = request.build_absolute_uri(reverse("api:reads-beacon", kwargs={"token": "-"}))
+    return hole("read_url", f"{article.pk} {template}")
+
+
+def read_url_filler(request: Any, argument: str, now: float) -> str:
+    """A fresh read beacon per answer of the article detail (its page view's token)."""
+    article_id, template = argument.split(" ", 1)
+    return template.replace("/-/", f"/{make_read_token(int(article_id))}/")
+
+
+register_hole("read_url", read_url_filler)
 
 
 class RenditionSerializer(serializers.Serializer):
@@ -271,7 +287,7 @@ class ArticleDetailSerializer(ArticleListSerializer):
     def get_read_url(self, article: Article) -> str:
         request = self.context.get("request")
         if wants_holes(request):  # a stored payload: each answer gets its own token
-            return hole("read_url", article.pk)
+            return read_url_hole(request, article)
         # No query: a random page-view id signed with a key derived once per process.
         token = make_read_token(article.pk)
         return absolute(

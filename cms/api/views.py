@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -18,7 +17,7 @@ from rest_framework.serializers import Serializer
 
 from cms.api.errors import ERROR_400, ERROR_404
 from cms.api.filters import ArticleFilter
-from cms.api.payloads import PUBLIC_MAX_AGE, CachedPayloadMixin, mark, register_hole
+from cms.api.payloads import PUBLIC_MAX_AGE, CachedPayloadMixin, mark
 from cms.api.serializers import (
     ArticleDetailSerializer,
     ArticleListSerializer,
@@ -29,7 +28,6 @@ from cms.models import Article, Author, Topic
 from cms.querysets import ArticleQuerySet
 from sponsors import versions
 from sponsors.sponsorships import display_sponsorship, next_schedule_change, with_sponsor_block
-from sponsors.tracking import make_read_token
 
 MORE_FROM_COUNT = 4
 key = versions.surrogate
@@ -49,15 +47,6 @@ def article_keys(articles: Iterable[Article]) -> set[str]:
             keys.add(key("sponsor", sponsorship.sponsor_id))
             keys.add(key("label", sponsorship.label_id))
     return keys
-
-
-def read_url_filler(request: Any, argument: str, now: float) -> str:
-    """A fresh read beacon per answer of the article detail (its page view's token)."""
-    token = make_read_token(int(argument))
-    return request.build_absolute_uri(reverse("api:reads-beacon", kwargs={"token": token}))
-
-
-register_hole("read_url", read_url_filler)
 
 
 def mark_articles(response: Any, articles: Iterable[Article], *owners: str) -> Any:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from cms.api import payloads
 from cms.models import Article, ArticleTopic
-from sponsors import purgers
+from sponsors import purgers, versions
 from sponsors.countdowns import countdown_extend
 from sponsors.models import DisclosureLabel, Sponsorship
 from tests.cms.factories import ArticleFactory, AuthorFactory, BlockFactory, TopicFactory
@@ -530,3 +530,32 @@ def test_concurrent_requests_after_a_save_start_exactly_one_build(monkeypatch):
         thread.join()
     assert len(builds) == 1
     assert answers == ["After the save"] * 8
+
+
+# --- Other processes' saves reach this one --------------------------------------------------
+
+
+@pytest.mark.skipif(not versions.uses_redis(), reason="announcements need Redis (REDIS_URL)")
+def test_a_save_announced_by_another_process_is_served_here(api_client, page):
+    import time
+
+    from django_redis import get_redis_connection
+
+    article = page["article"]
+    url = f"/api/v1/articles/{article.slug}/"
+    api_client.get(url)
+    deadline = time.monotonic() + 5
+    while versions.watch.current() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # the subscription is being made (a thread of this process)
+    assert versions.watch.current() is not None
+    api_client.get(url)  # verified: trusted until a bump is announced
+    # Another app server saves: the row, its key's new version, the announcement.
+    Article.objects.filter(pk=article.pk).update(headline="Saved elsewhere")
+    epoch = versions.watch.current()
+    redis = get_redis_connection("default")
+    name = versions.key_version(f"article-{article.pk}")
+    redis.set(versions.redis_key(name), "elsewhere")
+    redis.publish(versions.redis_key(versions.BUMPS), name)
+    while versions.watch.current() == epoch and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert api_client.get(url).json()["headline"] == "Saved elsewhere"
