@@ -21,6 +21,7 @@ class SponsorsConfig(AppConfig):
             post_delete.connect(receiver, sender=model, dispatch_uid=uid)
         cms_services.register_publication_check(sponsorships.partner_publication_check)
         checks.register(user_agent_settings_check)
+        checks.register(cdn_settings_check)
 
 
 def user_agent_settings_check(**kwargs: Any) -> list[checks.CheckMessage]:
@@ -30,3 +31,11 @@ def user_agent_settings_check(**kwargs: Any) -> list[checks.CheckMessage]:
 
     error = settings_error()
     return [checks.Error(error, id="sponsors.E001")] if error else []
+
+
+def cdn_settings_check(**kwargs: Any) -> list[checks.CheckMessage]:
+    """``manage.py check`` refuses CDN purge settings that could not purge anything."""
+    from sponsors.purgers import settings_error  # imports settings: after app loading
+
+    error = settings_error()
+    return [checks.Error(error, id="sponsors.E002")] if error else []

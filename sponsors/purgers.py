@@ -72,6 +72,24 @@ class VarnishPurger:
                 log.warning("CDN purge of %d key(s) at %s failed: %s", len(keys), url, exc)
 
 
+def settings_error() -> str | None:
+    """What is wrong with the CDN settings, or None (``manage.py check``: sponsors.E002)."""
+    name = (getattr(settings, "CDN_PURGER", "") or "none").strip()
+    if name.lower() == "none":
+        return None
+    if name.lower() == "varnish":
+        if not settings.CDN_PURGE_URLS:
+            return "CDN_PURGER=varnish needs CDN_PURGE_URLS (the Varnish servers to purge)."
+        if settings.CDN_PURGE_METHOD not in ("PURGE", "BAN"):
+            return f"CDN_PURGE_METHOD must be PURGE or BAN, not {settings.CDN_PURGE_METHOD!r}."
+        return None
+    try:
+        import_string(name)
+    except ImportError as exc:
+        return f"CDN_PURGER={name!r} is neither none, varnish nor an importable class: {exc}"
+    return None
+
+
 def build_purger() -> Purger:
     """The purger the settings name (see the module docstring)."""
     name = (getattr(settings, "CDN_PURGER", "") or "none").strip()

@@ -559,3 +559,71 @@ def test_a_save_announced_by_another_process_is_served_here(api_client, page):
     while versions.watch.current() == epoch and time.monotonic() < deadline:
         time.sleep(0.001)
     assert api_client.get(url).json()["headline"] == "Saved elsewhere"
+
+
+def hold_build_lock(url: str) -> str:
+    """Another request is building ``url`` (its lock taken)."""
+    from django.core.cache import cache
+
+    key = payloads._shared_key(f"http://testserver{url}") + ":building"
+    assert cache.add(key, 1, payloads.BUILD_LOCK_TTL)
+    return key
+
+
+def test_while_another_request_builds_the_previous_payload_is_served(api_client, page):
+    from django.core.cache import cache
+
+    url = f"/api/v1/articles/{page['article'].slug}/"
+    assert api_client.get(url).json()["headline"] == "Old headline"
+    page["article"].headline = "New headline"
+    page["article"].save()
+    lock = hold_build_lock(url)
+    assert api_client.get(url).json()["headline"] == "Old headline"  # not a second build
+    cache.delete(lock)  # the builder is done (here: gave up); the next request builds
+    assert api_client.get(url).json()["headline"] == "New headline"
+
+
+def test_a_payload_past_its_time_is_never_served_while_another_builds(
+    api_client, page, monkeypatch
+):
+    go_live = (timezone.now() + HOUR).replace(microsecond=0)
+    ArticleFactory(status=Article.Status.SCHEDULED, published_at=go_live, headline="Soon")
+    url = "/api/v1/articles/"
+    with time_machine.travel(go_live - SECOND, tick=False):
+        api_client.get(url)
+    monkeypatch.setattr(payloads, "BUILD_WAIT", 0.05)
+    hold_build_lock(url)  # a builder that died: the waiter builds itself after BUILD_WAIT
+    with time_machine.travel(go_live + SECOND):
+        assert api_client.get(url).json()["results"][0]["headline"] == "Soon"
+
+
+@pytest.mark.parametrize(
+    ("purger", "urls", "method", "error"),
+    [
+        ("varnish", [], "PURGE", "needs CDN_PURGE_URLS"),
+        ("varnish", ["http://127.0.0.1:6081/"], "DELETE", "PURGE or BAN"),
+        ("no.such.Purger", [], "PURGE", "importable class"),
+        ("varnish", ["http://127.0.0.1:6081/"], "BAN", None),
+        ("none", [], "PURGE", None),
+    ],
+)
+def test_manage_py_check_refuses_cdn_settings_that_cannot_purge(
+    settings, purger, urls, method, error
+):
+    from django.core import checks
+
+    settings.CDN_PURGER, settings.CDN_PURGE_URLS, settings.CDN_PURGE_METHOD = purger, urls, method
+    found = [m for m in checks.run_checks() if m.id == "sponsors.E002"]
+    if error is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and error in found[0].msg
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_varnish_purger_can_ban(varnish, settings, page):
+    settings.CDN_PURGE_METHOD = "BAN"
+    purgers.get_purger.cache_clear()
+    page["author"].save()
+    assert varnish[-1][0] == "BAN"
+    assert set(varnish[-1][2].split(" ")) == {f"author-{page['author'].pk}", "authors"}
