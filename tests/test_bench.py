@@ -11,6 +11,10 @@ pytestmark = pytest.mark.django_db
 
 SENT = {"replayed": 10, "invalid": 5, "expired": 5, "bot": 5, "non_browser": 5}
 APART = {"apart_sent": SENT, "apart_counted": dict(SENT)}
+READER = {
+    "reader_warm_queries": 0,
+    "article_times": {"cold_ms": 10.0, "uncached_ms": 8.0, "warm_ms": 0.5},
+}
 
 
 @pytest.fixture
@@ -57,6 +61,12 @@ def _runs(decision_rps: float) -> dict[str, list[dict]]:
         "click": 600,
         "read": 600,
         "trending": 700,
+        "article": 600,
+        "list": 500,
+        "topic": 500,
+        "insights": 500,
+        "countdown": 600,
+        "not_modified": 750,
         "naive": 200,
     }
     return {
@@ -79,7 +89,7 @@ def test_targets_pass_only_when_every_figure_meets_its_target(decision_rps, pass
     assert results["decision"]["x_trivial"] == decision_rps / 1000
     assert results["beacon"]["x_naive"] == pytest.approx(3.0)
     counted = {"impressions": 5, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
-    counted.update(resend_failures=0, billable_unchanged=True, **APART)
+    counted.update(resend_failures=0, billable_unchanged=True, **APART, **READER)
     counted |= {"reads": 3, "reads_sent": 3, "trending_warm_queries": 0}
     scaling = [{"median_us": 80.0}, {"median_us": 100.0}]
     assert run.check_targets(scaling, results, counted) is passes
@@ -90,7 +100,7 @@ def test_targets_pass_only_when_every_figure_meets_its_target(decision_rps, pass
 def test_a_lost_count_fails_the_run(capsys):
     results = run.summarise(_runs(600))
     counted = {"impressions": 4, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
-    counted.update(resend_failures=0, billable_unchanged=True, **APART)
+    counted.update(resend_failures=0, billable_unchanged=True, **APART, **READER)
     counted |= {"reads": 3, "reads_sent": 3, "trending_warm_queries": 0}
     assert run.check_targets([], results, counted) is False
     assert "FAIL  flushed impressions == distinct beacons sent" in capsys.readouterr().out
@@ -99,7 +109,7 @@ def test_a_lost_count_fails_the_run(capsys):
 def test_a_reason_counted_other_than_sent_fails_the_run(capsys):
     results = run.summarise(_runs(600))
     counted = {"impressions": 5, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
-    counted.update(resend_failures=0, billable_unchanged=True, **APART)
+    counted.update(resend_failures=0, billable_unchanged=True, **APART, **READER)
     counted |= {"reads": 3, "reads_sent": 3, "trending_warm_queries": 0}
     counted["apart_counted"] = {**counted["apart_sent"], "expired": 499}
     assert run.check_targets([], results, counted) is False
@@ -128,7 +138,7 @@ def test_a_lost_read_or_a_warm_trending_query_fails_the_run(capsys):
     results = run.summarise(_runs(600))
     counted = {"impressions": 5, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
     counted |= {"reads": 2, "reads_sent": 3, "trending_warm_queries": 1, "resend_failures": 0}
-    counted.update(billable_unchanged=True, **APART)
+    counted.update(billable_unchanged=True, **APART, **READER)
     assert run.check_targets([], results, counted) is False
     out = capsys.readouterr().out
     assert "FAIL  flushed reads == distinct read tokens sent" in out
@@ -148,3 +158,26 @@ def test_read_tokens_count_exactly_and_trending_is_warm_with_no_query(bench_inve
     assert counts["replayed_reads"] == 5
     trending = run.trending_paths()
     assert run.trending_warm_queries(trending) == 0
+
+
+def test_reader_endpoints_are_warm_with_no_query_and_a_slow_cold_answer_fails(capsys):
+    from bench import reader
+
+    articles = inventory.load_articles(count=21)  # a second page of the article list
+    reader.load_reader_content(articles)
+    paths = reader.reader_paths(articles)
+    assert reader.warm_queries([p for group in paths.values() for p in group]) == 0
+    line = reader.not_modified_line(paths["article"][0])
+    assert line.startswith(paths["article"][0] + '\t"')
+    times = reader.article_cold_times(articles[0], samples=2)
+    assert 0 < times["warm_ms"] < times["cold_ms"]
+    results = run.summarise(_runs(600))
+    counted = {"impressions": 5, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
+    counted.update(resend_failures=0, billable_unchanged=True, **APART)
+    counted |= {"reads": 3, "reads_sent": 3, "trending_warm_queries": 0}
+    counted |= {
+        "reader_warm_queries": 0,
+        "article_times": {**times, "cold_ms": 3 * times["uncached_ms"]},
+    }
+    assert run.check_targets([], results, counted) is False
+    assert "FAIL  article detail cold <= 2x built without payloads" in capsys.readouterr().out
