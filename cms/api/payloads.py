@@ -34,7 +34,9 @@ keep serving the payload they hold if only its versions moved (for at most the b
 time ran out is never served; requests wait for the one that builds it instead.
 
 The views are anonymous (no session or token is looked at). Browsers asking for DRF's HTML
-pages (with ``DEBUG``) and ``?format=`` go through DRF every time.
+pages (with ``DEBUG``), and URLs with query parameters outside :data:`STORED_PARAMS` or
+out of their bounds (``search``, dates, ``format``, ``page_size=101``), go through DRF
+every time and are never stored.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ PUBLIC_MAX_AGE = 60
 # How long a payload stays in the shared cache at most (its versions usually end it first).
 SHARED_TTL = 3600
 # Payloads one process keeps in memory (the oldest go first).
-MEMO_SIZE = 4096
+MEMO_SIZE = 2048
 # A builder holds the lock of its URL at most this long (then another request builds).
 BUILD_LOCK_TTL = 10
 # A request that finds another building and holds nothing to serve waits this long for the
@@ -300,12 +302,30 @@ def _matches(condition: str, etag: str) -> bool:
     return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
 
 
+# Query parameters whose values are bounded by what exists (slugs, kinds, page numbers):
+# answers with any other (free text, dates, unknown names) are built every time and never
+# stored, so no stream of distinct URLs can fill the shared cache (which holds the counters).
+STORED_PARAMS = frozenset({"page", "page_size", "topic", "author", "kind", "sponsor"})
+MAX_PAGE = 10_000
+MAX_PAGE_SIZE = 100
+
+
 def _bypasses(request: HttpRequest) -> bool:
     if request.method not in ("GET", "HEAD"):
         return True
-    if "format=" in request.META.get("QUERY_STRING", ""):
+    if settings.DEBUG and "text/html" in request.META.get("HTTP_ACCEPT", ""):
         return True
-    return settings.DEBUG and "text/html" in request.META.get("HTTP_ACCEPT", "")
+    if not request.META.get("QUERY_STRING"):
+        return False
+    for name, values in request.GET.lists():
+        if name not in STORED_PARAMS or len(values) != 1:
+            return True
+        if name in ("page", "page_size"):
+            value = values[0]
+            limit = MAX_PAGE if name == "page" else MAX_PAGE_SIZE
+            if not value.isdigit() or not 1 <= int(value) <= limit or value != str(int(value)):
+                return True
+    return False
 
 
 class CachedPayloadMixin:

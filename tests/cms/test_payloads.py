@@ -627,3 +627,29 @@ def test_the_varnish_purger_can_ban(varnish, settings, page):
     page["author"].save()
     assert varnish[-1][0] == "BAN"
     assert set(varnish[-1][2].split(" ")) == {f"author-{page['author'].pk}", "authors"}
+
+
+@pytest.mark.parametrize(
+    ("query", "stored"),
+    [
+        ("", True),
+        ("?page=1&page_size=10", True),
+        ("?topic=tiktok", True),
+        ("?search=tik", False),
+        ("?published_after=2026-01-01", False),
+        ("?page_size=101", False),
+        ("?page_size=010", False),
+        ("?utm_source=mail", False),
+        ("?kind=news&kind=opinion", False),
+        ("?format=json", False),
+    ],
+)
+def test_only_urls_with_bounded_parameters_are_stored(api_client, page, query, stored):
+    from django.core.cache import cache
+
+    url = "/api/v1/articles/" + query
+    first = api_client.get(url)
+    assert first.status_code == 200
+    shared = cache.get(payloads._shared_key(f"http://testserver{url}"))
+    assert (shared is not None) == stored
+    assert first.has_header("ETag") == stored
