@@ -3,9 +3,9 @@
 Warm path, per request: one read of the inventory version (``sponsors.versions``); when it
 equals the version this process already holds in memory, the snapshot is used as is (no
 unpickling, no SQL). When it differs, the snapshot of that version is taken from the shared
-cache, or built from the database (a handful of queries) and stored there for the other
-processes. The page decision reads the version in the same Redis round trip as its counters
-(:func:`serve_page`), and the click in the same round trip as its count.
+cache, or built from the database (eight queries, plain rows) and stored there for the
+other processes. The page decision reads the version in the same Redis round trip as its
+counters (:func:`serve_page`), and the click in the same round trip as its count.
 
 Any save or delete of a slot, campaign, creative, countdown or topic bumps the version
 (``versions.bump(versions.INVENTORY)``: the models' ``save()``/``delete()``, the services
@@ -19,19 +19,21 @@ each retry of Redis; the decision fills slots from it.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from random import Random
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from cms.images import rendition_urls
 from sponsors import versions
-from sponsors.countdowns import countdown_snapshot
+from sponsors.countdowns import CountdownSnapshot, countdown_snapshot
 from sponsors.counters import CounterStore, get_counters
 from sponsors.decision import (
     CreativeEntry,
@@ -43,7 +45,7 @@ from sponsors.decision import (
     decide,
     misfit_reason,
 )
-from sponsors.models import Campaign, Creative, Slot
+from sponsors.models import Campaign, Countdown, Creative, Slot
 
 SNAPSHOT_KEY = "ads:inventory:snapshot:{version}"
 SNAPSHOT_TTL = 24 * 3600
@@ -143,75 +145,194 @@ def forget_memo() -> None:
 # ---------------------------------------------------------------------------------------------
 # Building a snapshot from the database
 
+# The columns the entries are made of, one row per creative and per campaign.
+_CREATIVE_COLUMNS = (
+    "pk",
+    "name",
+    "campaign_id",
+    "kind",
+    "weight",
+    "image_width",
+    "image_height",
+    "renditions",  # the JSON text (the key of the memo of URL lists)
+    "alt_text",
+    "headline",
+    "body",
+    "cta_label",
+    "click_url",
+    "countdown_id",
+    "when_countdown_closes",
+    "is_active",
+)
+_CAMPAIGN_COLUMNS = (
+    "pk",
+    "name",
+    "tier",
+    "starts_at",
+    "ends_at",
+    "impression_goal",
+    "pacing",
+    "frequency_cap",
+    "frequency_period",
+    "is_active",
+)
 
-def _creative_payload(creative: Creative) -> dict[str, Any]:
-    """The API's creative fields that do not depend on the request (URLs made absolute later)."""
-    image = None
-    text = None
-    if creative.kind == Creative.Kind.IMAGE:
-        image = {
-            "alt": creative.alt_text,
-            "renditions": [
+
+class _Campaign(NamedTuple):
+    """What the entries of one campaign's creatives share (the same objects for all)."""
+
+    name: str
+    tier: int
+    tier_label: str
+    starts: float
+    ends: float | None
+    goal: int | None
+    even_pacing: bool
+    cap: int | None
+    cap_period: str
+    is_active: bool
+
+
+class _Builder:
+    """Turns rows into entries, sharing what repeats: one object per distinct campaign,
+    countdown, rendition list, topic set and short string, instead of one per creative."""
+
+    def __init__(
+        self,
+        campaigns: dict[int, _Campaign],
+        countdowns: dict[int, CountdownSnapshot],
+    ) -> None:
+        self.campaigns = campaigns
+        self.countdowns = countdowns
+        self.strings: dict[str, str] = {}
+        self.topic_sets: dict[tuple[str, ...], frozenset[str]] = {(): frozenset()}
+        self.renditions: dict[str, list[tuple[str, str, int, int]]] = {}
+
+    def share(self, value: str) -> str:
+        return self.strings.setdefault(value, value)
+
+    def topic_set(self, slugs: list[str] | None) -> frozenset[str]:
+        key = tuple(sorted(slugs)) if slugs else ()
+        found = self.topic_sets.get(key)
+        if found is None:
+            found = self.topic_sets[key] = frozenset(self.share(slug) for slug in key)
+        return found
+
+    def rendition_list(self, text: str | None) -> list[tuple[str, str, int, int]]:
+        """The renditions' public URLs, made once per distinct JSON text (``rendition_urls``
+        asks the storage for each URL)."""
+        text = text or "{}"
+        found = self.renditions.get(text)
+        if found is None:
+            found = self.renditions[text] = [
                 (item["name"], item["url"], item["width"], item["height"])
-                for item in rendition_urls(creative.image_renditions)
-            ],
-        }
-    else:
-        text = {
-            "headline": creative.headline,
-            "body": creative.body,
-            "cta_label": creative.cta_label,
-        }
+                for item in rendition_urls(json.loads(text))
+            ]
+        return found
+
+    def entry(
+        self, row: tuple[Any, ...], include: list[str] | None, exclude: list[str] | None
+    ) -> CreativeEntry:
+        (
+            pk,
+            name,
+            campaign_id,
+            kind,
+            weight,
+            width,
+            height,
+            renditions,
+            alt,
+            headline,
+            body,
+            cta,
+            click_url,
+            countdown_id,
+            when_closes,
+            is_active,
+        ) = row
+        kind = self.share(kind)
+        campaign = self.campaigns[campaign_id]
+        image = text = None
+        if kind == Creative.Kind.IMAGE:
+            image = {"alt": self.share(alt), "renditions": self.rendition_list(renditions)}
+        else:
+            text = {
+                "headline": self.share(headline),
+                "body": self.share(body),
+                "cta_label": self.share(cta),
+            }
+        # None too if the countdown was set between the two queries (the save bumps again).
+        countdown = self.countdowns.get(countdown_id) if countdown_id else None
+        # A strip that stops with its countdown stops at the last deadline, by the clock.
+        closes = None
+        if when_closes == Creative.WhenCountdownCloses.STOP and countdown is not None:
+            closes_at = countdown.closes_at
+            closes = closes_at.timestamp() if closes_at is not None else None
+        return CreativeEntry(
+            id=pk,
+            name=name,
+            campaign_id=campaign_id,
+            campaign_name=campaign.name,
+            tier=campaign.tier,
+            tier_label=campaign.tier_label,
+            weight=weight,
+            kind=kind,
+            width=width,
+            height=height,
+            starts=campaign.starts,
+            ends=campaign.ends,
+            include=self.topic_set(include),
+            exclude=self.topic_set(exclude),
+            goal=campaign.goal,
+            even_pacing=campaign.even_pacing,
+            cap=campaign.cap,
+            cap_period=campaign.cap_period,
+            click_url=click_url,
+            payload={
+                "creative_id": pk,
+                "campaign_id": campaign_id,
+                "kind": kind,
+                "width": width if image else None,
+                "height": height if image else None,
+                "image": image,
+                "text": text,
+            },
+            is_active=is_active,
+            campaign_is_active=campaign.is_active,
+            countdown=countdown,
+            closes=closes,
+        )
+
+
+def _campaigns(ids: QuerySet[Creative, Any]) -> dict[int, _Campaign]:
+    rows = Campaign.objects.filter(pk__in=ids).order_by().values_list(*_CAMPAIGN_COLUMNS)
+    periods: dict[str, str] = {}
     return {
-        "creative_id": creative.pk,
-        "campaign_id": creative.campaign_id,
-        "kind": creative.kind,
-        "width": creative.image_width if image else None,
-        "height": creative.image_height if image else None,
-        "image": image,
-        "text": text,
+        pk: _Campaign(
+            name=name,
+            tier=tier,
+            tier_label=Campaign.Tier(tier).label,
+            starts=starts.timestamp(),
+            ends=ends.timestamp() if ends else None,
+            goal=goal,
+            even_pacing=pacing == Campaign.Pacing.EVEN,
+            cap=cap,
+            cap_period=periods.setdefault(period, period),
+            is_active=is_active,
+        )
+        for pk, name, tier, starts, ends, goal, pacing, cap, period, is_active in rows
     }
 
 
-def creative_entry(creative: Creative) -> CreativeEntry:
-    """Snapshot entry of a creative whose campaign and topics are loaded."""
-    campaign = creative.campaign
-    countdown = (
-        countdown_snapshot(creative.countdown)  # type: ignore[arg-type]  # countdown_id is set
-        if creative.countdown_id
-        else None
-    )
-    # A strip that stops with its countdown stops at the last deadline, by the clock.
-    stops = creative.when_countdown_closes == Creative.WhenCountdownCloses.STOP
-    closes = None
-    if stops and countdown is not None and countdown.closes_at is not None:
-        closes = countdown.closes_at.timestamp()
-    return CreativeEntry(
-        id=creative.pk,
-        name=creative.name,
-        campaign_id=campaign.pk,
-        campaign_name=campaign.name,
-        tier=campaign.tier,
-        tier_label=Campaign.Tier(campaign.tier).label,
-        weight=creative.weight,
-        kind=creative.kind,
-        width=creative.image_width,
-        height=creative.image_height,
-        starts=campaign.starts_at.timestamp(),
-        ends=campaign.ends_at.timestamp() if campaign.ends_at else None,
-        include=frozenset(t.slug for t in creative.include_topics.all()),
-        exclude=frozenset(t.slug for t in creative.exclude_topics.all()),
-        goal=campaign.impression_goal,
-        even_pacing=campaign.pacing == Campaign.Pacing.EVEN,
-        cap=campaign.frequency_cap,
-        cap_period=campaign.frequency_period,
-        click_url=creative.click_url,
-        payload=_creative_payload(creative),
-        is_active=creative.is_active,
-        campaign_is_active=campaign.is_active,
-        countdown=countdown,
-        closes=closes,
-    )
+def _links(through: Any, ids: QuerySet[Creative, Any], column: str) -> dict[int, list[Any]]:
+    """``column`` of the rows of an m2m table whose creative is among ``ids`` (a subquery,
+    not a list of ids), grouped by creative."""
+    grouped: dict[int, list[Any]] = {}
+    rows = through.objects.filter(creative_id__in=ids).values_list("creative_id", column)
+    for creative_id, value in rows.order_by():
+        grouped.setdefault(creative_id, []).append(value)
+    return grouped
 
 
 def build_inventory(
@@ -223,6 +344,11 @@ def build_inventory(
     active campaign that has not ended): a scheduled campaign goes live by the clock with no
     rebuild. A preview snapshot (``preview=True``) also holds paused, ended and misfitting
     creatives so the slot preview can say why they do not serve.
+
+    Eight queries whatever the size, of plain rows (no model instances but the slots and
+    countdowns): slots; the creatives; their campaigns; their slots, include and exclude
+    topics (each table filtered by a subquery, not a list of ids); their countdowns and the
+    countdowns' phases (one snapshot per countdown, shared by its creatives).
     """
     at = at or timezone.now()
     slots: QuerySet[Slot] | list[Slot]  # the rows, then the list of them
@@ -230,22 +356,35 @@ def build_inventory(
     if slot_keys is not None:
         slots = slots.filter(key__in=slot_keys)
     slots = list(slots)
-    creatives = Creative.objects.select_related("campaign", "countdown").prefetch_related(
-        "slots", "include_topics", "exclude_topics", "countdown__phases"
-    )
+    chosen: QuerySet[Creative]
     if preview:
         house_ids = [s.house_creative_id for s in slots if s.house_creative_id]
-        creatives = creatives.filter(Q(slots__in=slots) | Q(pk__in=house_ids)).distinct()
+        chosen = Creative.objects.filter(Q(slots__in=slots) | Q(pk__in=house_ids)).distinct()
     else:
-        creatives = creatives.servable(at)
+        chosen = Creative.objects.servable(at)
+    chosen = chosen.order_by()
+    rows = chosen.annotate(renditions=Cast("image_renditions", TextField())).values_list(
+        *_CREATIVE_COLUMNS
+    )
+    ids = chosen.values("pk")
+    countdowns = Countdown.objects.filter(pk__in=chosen.values("countdown_id"))
+    builder = _Builder(
+        _campaigns(chosen.values("campaign_id")),
+        {c.pk: countdown_snapshot(c) for c in countdowns.prefetch_related("phases")},
+    )
+    slot_links = _links(Creative.slots.through, ids, "slot_id")
+    include = _links(Creative.include_topics.through, ids, "topic__slug")
+    exclude = _links(Creative.exclude_topics.through, ids, "topic__slug")
+
     entries: dict[int, CreativeEntry] = {}
     slot_creatives: dict[int, list[CreativeEntry]] = {slot.pk: [] for slot in slots}
-    for creative in creatives:
-        entry = creative_entry(creative)
-        entries[entry.id] = entry
-        for slot in creative.slots.all():
-            if slot.pk in slot_creatives:
-                slot_creatives[slot.pk].append(entry)
+    for row in rows:
+        pk = row[0]
+        entry = builder.entry(row, include.get(pk), exclude.get(pk))
+        entries[pk] = entry
+        for slot_id in slot_links.get(pk, ()):
+            if slot_id in slot_creatives:
+                slot_creatives[slot_id].append(entry)
 
     result: dict[str, SlotEntry] = {}
     for slot in slots:
