@@ -216,3 +216,33 @@ def test_one_build_serves_every_page_whatever_the_counters(builds):
     for n in range(5):
         assert client.get(f"{PAGE}&viewer=v{n}").json()["slots"]["sitewide-strip"]
     assert builds.calls == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_processs_save_is_loaded_beside_the_requests_none_of_which_waits(strip, builds):
+    assert served_label() == "Enter now"
+    # A save in another process: the row changes, then the version (not bumped here).
+    Creative.objects.filter(pk=strip.pk).update(cta_label="Last chance")
+    versions._write(versions.INVENTORY, versions.new_token(), None)
+    builds.hold()
+    answers: list[str | None] = []
+
+    def request():
+        try:
+            answers.append(served_label())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert builds.started.wait(timeout=10)
+    assert answers == ["Enter now"] * THREADS  # all answered while the build is held open
+    builds.release()
+    deadline = time.monotonic() + 10
+    while served_label() != "Last chance" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert served_label() == "Last chance"
+    assert builds.calls == 2  # the first snapshot, then one for the other process's save
