@@ -9,6 +9,8 @@ shared cache: its lock, then its snapshot.
 
 import contextlib
 import datetime as dt
+import gc
+import sys
 import threading
 import time
 
@@ -246,3 +248,19 @@ def test_another_processs_save_is_loaded_beside_the_requests_none_of_which_waits
         time.sleep(0.01)
     assert served_label() == "Last chance"
     assert builds.calls == 2  # the first snapshot, then one for the other process's save
+
+
+@pytest.mark.django_db
+def test_a_build_leaves_the_collector_and_the_switch_interval_as_they_were(strip, monkeypatch):
+    seen = []
+
+    def build(**kwargs):
+        seen.append((gc.isenabled(), sys.getswitchinterval()))
+        raise RuntimeError("database went away")
+
+    interval = sys.getswitchinterval()
+    monkeypatch.setattr(inventory_cache, "build_inventory", build)
+    with pytest.raises(RuntimeError):
+        get_inventory()
+    assert seen == [(False, inventory_cache.LOAD_SWITCH_INTERVAL)]
+    assert gc.isenabled() and sys.getswitchinterval() == interval
