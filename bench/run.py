@@ -199,6 +199,151 @@ def measure_scaling(sizes=(10, 100, 1_000, 10_000), iterations=3000) -> list[dic
     return results
 
 
+def fill_scale_slot(size: int, rng: random.Random) -> None:
+    """The benchmark's one-slot inventory of ``size`` more live creatives (``scale-test``)."""
+    # Project modules load only after setup_django() has chosen the database: imported here.
+    from bench.inventory import TOPICS, add_creatives
+    from cms.models import Topic
+    from sponsors.models import Campaign, Creative, Slot
+
+    slot, _ = Slot.objects.get_or_create(
+        key="scale-test", defaults={"name": "Scaling", "width": 300, "height": 250}
+    )
+    Creative.objects.filter(name__startswith="Scale ").delete()
+    add_creatives(
+        slot=slot,
+        count=size,
+        campaigns=list(Campaign.objects.exclude(name="Bench house").order_by("pk")),
+        templates={(300, 250): Creative.objects.get(name="Template 300x250")},
+        topics=list(Topic.objects.filter(slug__in=TOPICS)),
+        rng=rng,
+        prefix="Scale",
+    )
+
+
+def empty_scale_slot() -> None:
+    # Project modules load only after setup_django() has chosen the database: imported here.
+    from sponsors import versions
+    from sponsors.models import Creative, Slot
+
+    Creative.objects.filter(name__startswith="Scale ").delete()
+    Slot.objects.filter(key="scale-test").delete()
+    versions.bump(versions.INVENTORY)  # queryset deletes bump nothing
+
+
+def measure_build(sizes=(1_000, 10_000), repeats=3) -> list[dict]:
+    """The snapshot of the benchmark inventory plus N live creatives in one slot, in-process:
+    build time (median of ``repeats``), memory of the built snapshot (tracemalloc, after a
+    collection), pickled size (as the cache stores it) and unpickle time (median)."""
+    # Project modules load only after setup_django() has chosen the database: imported here.
+    import gc
+    import pickle
+    import tracemalloc
+
+    from sponsors.inventory_cache import build_inventory
+
+    rng = random.Random(17)
+    rows = []
+    for size in sizes:
+        fill_scale_slot(size, rng)
+        build_inventory()  # warm: imports, the database's caches
+        builds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            build_inventory()
+            builds.append(time.perf_counter() - start)
+        gc.collect()
+        tracemalloc.start()
+        inventory = build_inventory()
+        gc.collect()
+        memory = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        data = pickle.dumps(inventory, pickle.HIGHEST_PROTOCOL)
+        loads = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            pickle.loads(data)
+            loads.append(time.perf_counter() - start)
+        rows.append(
+            {
+                "creatives": len(
+                    {e.id for pool in inventory.slots["scale-test"].pools for e in _entries(pool)}
+                ),
+                "build_s": statistics.median(builds),
+                "builds_s": builds,
+                "memory_mb": memory / 1e6,
+                "pickled_mb": len(data) / 1e6,
+                "unpickle_s": statistics.median(loads),
+            }
+        )
+        log(
+            f"snapshot with {rows[-1]['creatives']:,} creatives in a slot: build "
+            f"{rows[-1]['build_s']:.2f} s, {rows[-1]['memory_mb']:.1f} MB"
+        )
+        del inventory, data
+    empty_scale_slot()
+    return rows
+
+
+def _entries(pool) -> list:
+    return [e for weighted in (pool.everywhere, *pool.by_topic.values()) for e in weighted.entries]
+
+
+SAVE_SECONDS = 10
+SAVE_ROUNDS = 3
+
+
+def measure_after_save(
+    load, size: int = 10_000, seconds: int = SAVE_SECONDS, rounds: int = SAVE_ROUNDS
+) -> dict:
+    """The page decision's p99 in the ``seconds`` after an inventory save, next to its p99
+    over as long without saves just before, with ``size`` live creatives in one of the
+    page's slots; ``rounds`` such pairs, and the median of their ratios (load from elsewhere
+    on the machine weighs on both runs of a pair alike).
+
+    ``load(seconds)`` drives the server with the decision paths of ``snapshot_paths()`` (in a
+    thread). The save (one creative's weight, through the model: it bumps the version) is
+    made here 0.25 s into the run, once every connection is open.
+    """
+    # Project modules load only after setup_django() has chosen the database: imported here.
+    from sponsors import versions
+    from sponsors.models import Creative
+
+    fill_scale_slot(size, random.Random(19))
+    versions.bump(versions.INVENTORY)  # bulk inserts bump nothing: announce them
+    load(3)  # warm-up: one worker builds the new snapshot, the other fetches it
+    creative = Creative.objects.filter(name__startswith="Scale ").order_by("pk").first()
+    assert creative is not None
+    pairs = []
+    for _ in range(rounds):
+        steady = load(seconds)
+        after: dict = {}
+        loading = threading.Thread(target=lambda out: out.update(load(seconds)), args=(after,))
+        loading.start()
+        time.sleep(0.25)
+        creative.weight += 1
+        creative.save()
+        loading.join()
+        pairs.append({"steady": steady, "after_save": after})
+    empty_scale_slot()
+    return {
+        "creatives": size,
+        "rounds": pairs,
+        "steady_p99_us": statistics.median(p["steady"]["p99_us"] for p in pairs),
+        "after_p99_us": statistics.median(p["after_save"]["p99_us"] for p in pairs),
+        "x_steady": statistics.median(
+            p["after_save"]["p99_us"] / p["steady"]["p99_us"] for p in pairs
+        ),
+        "error_total": sum(p[k]["error_total"] for p in pairs for k in ("steady", "after_save")),
+    }
+
+
+def snapshot_paths(decision_paths: list[str]) -> list[str]:
+    """The page decision's paths with the scaling slot among the page's slots."""
+    page = f"slots={PAGE_SLOTS}"
+    return [path.replace(page, f"{page},scale-test") for path in decision_paths]
+
+
 def make_tokens(pages: int) -> tuple[list[str], list[str], list[str]]:
     """Serve ``pages`` real page decisions; return decision, beacon and click paths."""
     # Project modules load only after setup_django() has chosen the database: imported here.
@@ -567,6 +712,11 @@ def main() -> int:
     parser.add_argument(
         "--skip-scaling", action="store_true", help="Skip the in-process scaling measurement."
     )
+    parser.add_argument(
+        "--skip-snapshot",
+        action="store_true",
+        help="Skip the snapshot measurements (build at 10,000 creatives, p99 after a save).",
+    )
     args = parser.parse_args()
 
     env = configure()
@@ -602,6 +752,7 @@ def main() -> int:
     log(f"article detail in-process: {article_times}")
 
     scaling = [] if args.skip_scaling else measure_scaling()
+    builds = [] if args.skip_snapshot else measure_build()
     cache.clear()
     log("serving real decisions to make distinct beacon and click tokens ...")
     decision_paths, beacons, clicks = make_tokens(pages=3_000 * args.rounds * args.seconds)
@@ -629,6 +780,8 @@ def main() -> int:
         files[key] = OUT / f"{key}-paths.txt"
         files[key].write_text("\n".join(paths) + "\n")
     files["not_modified"] = OUT / "not-modified-paths.txt"
+    files["snapshot"] = OUT / "snapshot-decision-paths.txt"
+    files["snapshot"].write_text("\n".join(snapshot_paths(decision_paths)) + "\n")
     for key, parts in slices.items():
         for r, paths in enumerate(parts):
             files[f"{key}-{r}"] = OUT / f"{key}-paths-{r}.txt"
@@ -690,6 +843,12 @@ def main() -> int:
                 f"round {r + 1}/{args.rounds}: "
                 + ", ".join(f"{k} {runs[k][-1]['rps']:.0f}/s" for k in ENDPOINTS)
             )
+        after_save = None
+        if not args.skip_snapshot:
+            log("page decision with 10,000 creatives in a slot: steady, then after a save ...")
+            after_save = measure_after_save(
+                lambda seconds: load("snapshot", once=False, seconds=seconds)
+            )
         log("sending every beacon and click token again (replays must count nothing) ...")
         resend_failures = (
             resend(server.base, sent["beacon"], 204)
@@ -745,6 +904,7 @@ def main() -> int:
     counted["resend_failures"] = resend_failures
     results = summarise(runs)
     report(args, env, summary, scaling, results, counted)
+    report_snapshot(builds, after_save)
     (OUT / "last.json").write_text(
         json.dumps(
             {
@@ -753,11 +913,13 @@ def main() -> int:
                 "scaling": scaling,
                 "counted": counted,
                 "inventory": summary,
+                "snapshot_builds": builds,
+                "after_save": after_save,
             },
             indent=2,
         )
     )
-    return 0 if check_targets(scaling, results, counted) else 1
+    return 0 if check_targets(scaling, results, counted, builds, after_save) else 1
 
 
 ENDPOINTS = (
@@ -890,7 +1052,51 @@ def report(args, env, summary, scaling, results, counted) -> None:
     )
 
 
-def check_targets(scaling, results, counted) -> bool:
+def report_snapshot(builds: list[dict], after_save: dict | None) -> None:
+    if builds:
+        print()
+        print("Snapshot of the inventory plus N live creatives in one slot (in-process):")
+        for row in builds:
+            print(
+                f"  {row['creatives']:>6,} creatives: build {row['build_s']:.2f} s (median of "
+                f"{', '.join(f'{t:.2f}' for t in row['builds_s'])}), {row['memory_mb']:.1f} MB "
+                f"(tracemalloc), pickled {row['pickled_mb']:.2f} MB, unpickled in "
+                f"{row['unpickle_s']:.2f} s"
+            )
+    if after_save:
+        print()
+        print(
+            f"Page decision with {after_save['creatives']:,} creatives in one of its 4 slots, "
+            f"{SAVE_SECONDS} s runs: p99 without saves "
+            f"{after_save['steady_p99_us'] / 1000:.2f} ms, in the {SAVE_SECONDS} s after a "
+            f"save {after_save['after_p99_us'] / 1000:.2f} ms (medians); after / steady: "
+            f"x{after_save['x_steady']:.2f} (median of the rounds' "
+            + ", ".join(
+                f"{p['after_save']['p99_us'] / 1000:.0f} / {p['steady']['p99_us'] / 1000:.0f} ms"
+                for p in after_save["rounds"]
+            )
+            + "; req/s "
+            + ", ".join(
+                f"{p['after_save']['rps']:.0f} / {p['steady']['rps']:.0f}"
+                for p in after_save["rounds"]
+            )
+            + ")"
+        )
+
+
+def snapshot_checks(builds: list[dict], after_save: dict | None) -> list[tuple[str, bool]]:
+    checks = []
+    for row in builds:
+        if row["creatives"] >= 10_000:
+            checks.append(("snapshot build at 10,000 creatives <= 2 s", row["build_s"] <= 2.0))
+            checks.append(("snapshot memory at 10,000 creatives <= 50 MB", row["memory_mb"] <= 50))
+    if after_save:
+        checks.append(("p99 after a save <= 2x steady p99", after_save["x_steady"] <= 2))
+        checks.append(("0 errors around the saves", after_save["error_total"] == 0))
+    return checks
+
+
+def check_targets(scaling, results, counted, builds=(), after_save=None) -> bool:
     checks = [
         ("page decision >= 0.5x trivial", results["decision"]["x_trivial"] >= 0.5),
         ("beacon >= 0.35x trivial", results["beacon"]["x_trivial"] >= 0.35),
@@ -937,6 +1143,7 @@ def check_targets(scaling, results, counted) -> bool:
     if scaling:
         growth = scaling[-1]["median_us"] / scaling[0]["median_us"]
         checks.append(("decision time 10 -> 10,000 creatives < 3x", growth < 3))
+    checks += snapshot_checks(list(builds), after_save)
     print()
     for label, ok in checks:
         print(f"  {'PASS' if ok else 'FAIL'}  {label}")

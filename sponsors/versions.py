@@ -438,14 +438,22 @@ def create_if_missing(name: str, *, timeout: int | None = None) -> str | None:
     return token if _write(name, token, timeout, only_if_missing=True) else None
 
 
+# Bumps of the inventory made in this process: its snapshot readers load their own saves
+# on the request (read your writes) and other processes' in the background.
+inventory_bumps = 0
+
+
 def bump(*names: str, timeout: int | None = None) -> None:
     """Replace the tokens of ``names`` now and again when the current transaction commits.
 
     Never raises for Redis: while it is down the bumps are owed (see :class:`Breaker`), so
     saves succeed and their change is served here at once, everywhere once Redis answers.
     """
+    global inventory_bumps
     if not names:
         return
+    if INVENTORY in names:
+        inventory_bumps += 1
     bump_now(*names, timeout=timeout)
     transaction.on_commit(lambda: bump_now(*names, timeout=timeout))
 

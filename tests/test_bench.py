@@ -1,11 +1,15 @@
 """The benchmark's own pieces, run small, so a change to what they call cannot break
 ``make bench`` unnoticed (the full run needs a server and wrk; these need neither)."""
 
+import time
+
 import pytest
 
 from bench import inventory, run
+from sponsors import versions
 from sponsors.counters import get_counters
 from sponsors.inventory_cache import forget_memo
+from sponsors.models import Creative, Slot
 
 pytestmark = pytest.mark.django_db
 
@@ -181,3 +185,43 @@ def test_reader_endpoints_are_warm_with_no_query_and_a_slow_cold_answer_fails(ca
     }
     assert run.check_targets([], results, counted) is False
     assert "FAIL  article detail cold <= 2x built without payloads" in capsys.readouterr().out
+
+
+def test_snapshot_build_is_measured_with_the_sizes_asked_for(bench_inventory):
+    rows = run.measure_build(sizes=(30,), repeats=1)
+    assert [row["creatives"] for row in rows] == [30]
+    assert rows[0]["build_s"] > 0 and rows[0]["memory_mb"] > 0 and rows[0]["pickled_mb"] > 0
+    assert not Slot.objects.filter(key="scale-test").exists()
+
+
+def test_after_save_measurement_saves_while_the_load_runs(bench_inventory):
+    seen = []
+
+    def load(seconds):
+        seen.append((seconds, versions.current(versions.INVENTORY)))
+        time.sleep(0.5)  # the save lands meanwhile
+        return {"p99_us": 1000 * len(seen), "rps": 100, "error_total": 0}
+
+    result = run.measure_after_save(load, size=20, seconds=1, rounds=2)
+    assert [s for s, _ in seen] == [3, 1, 1, 1, 1]
+    assert seen[0][1] == seen[1][1] == seen[2][1]  # warm-up and steady: no save
+    assert seen[2][1] != seen[3][1] == seen[4][1]  # the first save came during the third
+    assert versions.current(versions.INVENTORY) != seen[4][1]  # the second during the fifth
+    assert result["creatives"] == 20 and len(result["rounds"]) == 2
+    assert result["x_steady"] == pytest.approx((3 / 2 + 5 / 4) / 2)
+    assert not Creative.objects.filter(name__startswith="Scale ").exists()
+
+
+@pytest.mark.parametrize(
+    ("build_s", "memory_mb", "after_p99", "passes"),
+    [
+        (0.6, 12, 9000, True),
+        (2.5, 12, 9000, False),  # build too slow
+        (0.6, 60, 9000, False),  # snapshot too big
+        (0.6, 12, 11000, False),  # p99 after the save over twice the steady p99
+    ],
+)
+def test_snapshot_targets_pass_only_when_each_is_met(build_s, memory_mb, after_p99, passes):
+    builds = [{"creatives": 10_000, "build_s": build_s, "memory_mb": memory_mb}]
+    after_save = {"x_steady": after_p99 / 5000, "error_total": 0}
+    assert all(ok for _, ok in run.snapshot_checks(builds, after_save)) is passes

@@ -11,9 +11,9 @@ import pytest
 
 from sponsors import decision
 from sponsors.decision import PageContext, _Page
-from sponsors.inventory_cache import creative_entry
 from sponsors.models import Campaign, Creative, State
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory
+from tests.sponsors.inventory_oracle import creative_entry
 
 pytestmark = pytest.mark.django_db
 
