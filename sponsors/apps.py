@@ -12,7 +12,7 @@ class SponsorsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: models can be imported only once apps are loaded.
         from cms import services as cms_services
-        from sponsors import receivers, sponsorships
+        from sponsors import inventory_cache, receivers, sponsorships, versions
 
         # Cached payloads and the ad snapshot (targeting by topic slug) serve a save at once.
         for receiver, model in receivers.RECEIVERS:
@@ -20,6 +20,9 @@ class SponsorsConfig(AppConfig):
             post_save.connect(receiver, sender=model, dispatch_uid=uid)
             post_delete.connect(receiver, sender=model, dispatch_uid=uid)
         cms_services.register_publication_check(sponsorships.partner_publication_check)
+        # A committed inventory change builds its snapshot in the saving process.
+        if inventory_cache.build_after_save not in versions.after_inventory_commit:
+            versions.after_inventory_commit.append(inventory_cache.build_after_save)
         checks.register(user_agent_settings_check)
         checks.register(cdn_settings_check)
 

@@ -227,6 +227,20 @@ def _build_and_store(version: str, key: str, lock: str | None, bumps: int) -> In
     return _keep(version, inventory, bumps)
 
 
+def build_after_save() -> None:
+    """Build the snapshot of the version a committed save of this process just made, and
+    store it for every process (``versions.after_inventory_commit``): the saving request
+    pays for the build, and serving processes only fetch it, beside their requests."""
+    version = versions.read(versions.INVENTORY)
+    if version is None or versions.is_local(version):
+        return  # Redis down: each process builds its own when it next decides
+    with _loading:
+        memo = _memo
+        if memo is not None and memo[0] == version:
+            return
+        _load(version, memo[1] if memo is not None else None, versions.inventory_bumps)
+
+
 class VersionCheckingReader:
     """A counter reader whose first round trip also reads the inventory version."""
 

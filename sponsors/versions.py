@@ -455,7 +455,28 @@ def bump(*names: str, timeout: int | None = None) -> None:
     if INVENTORY in names:
         inventory_bumps += 1
     bump_now(*names, timeout=timeout)
-    transaction.on_commit(lambda: bump_now(*names, timeout=timeout))
+    others = tuple(name for name in names if name != INVENTORY)
+    if others:
+        transaction.on_commit(lambda: bump_now(*others, timeout=timeout))
+    if INVENTORY in names:
+        # Once per transaction, however many saves it makes: one new version, one build.
+        pending = transaction.get_connection().run_on_commit  # (savepoints, callback, robust)
+        if not any(entry[1] is _inventory_committed for entry in pending):
+            transaction.on_commit(_inventory_committed)
+
+
+# Called after a committed change of the inventory, in the process that made it
+# (``SponsorsConfig.ready()`` registers the snapshot's builder: the saver builds, not readers).
+after_inventory_commit: list[Callable[[], None]] = []
+
+
+def _inventory_committed() -> None:
+    bump_now(INVENTORY)
+    for callback in after_inventory_commit:
+        try:
+            callback()
+        except Exception:  # the save has committed; readers build the snapshot instead
+            log.exception("After the inventory commit: %s failed", callback)
 
 
 def bump_now(*names: str, timeout: int | None = None) -> None:

@@ -264,3 +264,25 @@ def test_a_build_leaves_the_collector_and_the_switch_interval_as_they_were(strip
         get_inventory()
     assert seen == [(False, inventory_cache.LOAD_SWITCH_INTERVAL)]
     assert gc.isenabled() and sys.getswitchinterval() == interval
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_save_builds_its_snapshot_in_the_saving_process_once(builds):
+    from django.db import transaction
+
+    campaign = CampaignFactory()
+    creative = CreativeFactory(campaign=campaign, slots=[SlotFactory(key="sitewide-strip")])
+    builds.calls = 0
+    with transaction.atomic():  # several saves, one transaction: one version, one build
+        creative.weight += 1
+        creative.save()
+        campaign.name = "Renamed"
+        campaign.save()
+        assert builds.calls == 0  # nothing is built before the commit
+    assert builds.calls == 1
+    version = versions.read(versions.INVENTORY)
+    stored = cache.get(SNAPSHOT_KEY.format(version=version))
+    assert stored is not None and stored.creatives[creative.pk].weight == creative.weight
+    inventory_cache.forget_memo()  # another process: it fetches the snapshot, builds nothing
+    assert Client().get(PAGE).status_code == 200
+    assert builds.calls == 1
