@@ -482,7 +482,15 @@ def _inventory_committed() -> None:
 def bump_now(*names: str, timeout: int | None = None) -> None:
     """Replace the tokens of ``names`` now only (:func:`bump` also does it at the commit),
     and announce it on :data:`BUMPS` (see :class:`Watch`)."""
-    watch.changed()  # this process re-checks at once; the others when the message arrives
+    try:
+        _replace(names, timeout)
+    finally:
+        # After the writes: a reader of this process that verified between them re-checks.
+        # The other processes re-check when the announcement arrives.
+        watch.changed()
+
+
+def _replace(names: tuple[str, ...], timeout: int | None) -> None:
     if not uses_redis():
         for name in names:
             _write(name, new_token(), timeout)
