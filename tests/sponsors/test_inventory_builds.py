@@ -59,6 +59,15 @@ def builds(monkeypatch):
     return CountingBuilder(monkeypatch)
 
 
+@pytest.fixture(autouse=True)
+def saves_leave_the_build_to_readers(request, monkeypatch):
+    """These tests are about the readers: the saves they make (committed, in the tests with
+    real transactions) do not build at their commit, as a save made by a process without
+    the hook (or whose build failed) does not. The test that is about that hook keeps it."""
+    if "build_at_commit" not in request.keywords:
+        monkeypatch.setattr(versions, "after_inventory_commit", [])
+
+
 @pytest.fixture
 def strip():
     slot = SlotFactory(key="sitewide-strip", accepts_image=False)
@@ -266,6 +275,7 @@ def test_a_build_leaves_the_collector_and_the_switch_interval_as_they_were(strip
     assert gc.isenabled() and sys.getswitchinterval() == interval
 
 
+@pytest.mark.build_at_commit
 @pytest.mark.django_db(transaction=True)
 def test_a_committed_save_builds_its_snapshot_in_the_saving_process_once(builds):
     from django.db import transaction
