@@ -21,8 +21,8 @@ class SponsorsConfig(AppConfig):
             post_delete.connect(receiver, sender=model, dispatch_uid=uid)
         cms_services.register_publication_check(sponsorships.partner_publication_check)
         # A committed inventory change builds its snapshot in the saving process.
-        if inventory_cache.build_after_save not in versions.after_inventory_commit:
-            versions.after_inventory_commit.append(inventory_cache.build_after_save)
+        if inventory_cache.saver_builds not in versions.after_inventory_commit:
+            versions.after_inventory_commit.append(inventory_cache.saver_builds)
         checks.register(user_agent_settings_check)
         checks.register(cdn_settings_check)
 

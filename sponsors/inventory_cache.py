@@ -227,18 +227,30 @@ def _build_and_store(version: str, key: str, lock: str | None, bumps: int) -> In
     return _keep(version, inventory, bumps)
 
 
-def build_after_save() -> None:
-    """Build the snapshot of the version a committed save of this process just made, and
-    store it for every process (``versions.after_inventory_commit``): the saving request
-    pays for the build, and serving processes only fetch it, beside their requests."""
-    version = versions.read(versions.INVENTORY)
-    if version is None or versions.is_local(version):
-        return  # Redis down: each process builds its own when it next decides
-    with _loading:
-        memo = _memo
-        if memo is not None and memo[0] == version:
-            return
-        _load(version, memo[1] if memo is not None else None, versions.inventory_bumps)
+class SaverBuilds:
+    """The snapshot of a committed change is built by the process that made it, right after
+    its commit (``versions.after_inventory_commit``): it takes the new version's build lock
+    before the version is announced, so no serving process builds it; they only fetch it,
+    beside their requests. The saving request pays for the build."""
+
+    def reserve(self, version: str) -> bool:
+        if versions.uses_redis() and versions.breaker.down():
+            return False  # Redis down: each process builds its own when it decides
+        try:
+            return bool(cache.add(BUILD_LOCK_KEY.format(version=version), 1, BUILD_LOCK_TTL))
+        except versions.REDIS_DOWN as exc:
+            versions.breaker.trip(exc)
+            return False
+
+    def build(self, version: str) -> None:
+        lock = BUILD_LOCK_KEY.format(version=version)
+        with _loading:
+            _build_and_store(
+                version, SNAPSHOT_KEY.format(version=version), lock, versions.inventory_bumps
+            )
+
+
+saver_builds = SaverBuilds()
 
 
 class VersionCheckingReader:

@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import cache as memoize
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 from django.conf import settings
@@ -465,18 +465,42 @@ def bump(*names: str, timeout: int | None = None) -> None:
             transaction.on_commit(_inventory_committed)
 
 
-# Called after a committed change of the inventory, in the process that made it
-# (``SponsorsConfig.ready()`` registers the snapshot's builder: the saver builds, not readers).
-after_inventory_commit: list[Callable[[], None]] = []
+class InventoryBuilder(Protocol):
+    """What builds the snapshot of a committed inventory change in the process that made it
+    (``SponsorsConfig.ready()`` registers ``sponsors.inventory_cache``'s)."""
+
+    def reserve(self, version: str) -> bool:
+        """Take ``version``'s build lock before the version is announced (so no other
+        process starts the same build); False if it could not."""
+        ...
+
+    def build(self, version: str) -> None:
+        """Build and store the snapshot of ``version`` (after a successful ``reserve``)."""
+        ...
+
+
+# The saver builds, not the readers: see InventoryBuilder.
+after_inventory_commit: list[InventoryBuilder] = []
 
 
 def _inventory_committed() -> None:
-    bump_now(INVENTORY)
-    for callback in after_inventory_commit:
+    version = new_token()
+    reserved = []
+    for builder in after_inventory_commit:
         try:
-            callback()
+            if builder.reserve(version):
+                reserved.append(builder)
         except Exception:  # the save has committed; readers build the snapshot instead
-            log.exception("After the inventory commit: %s failed", callback)
+            log.exception("Could not reserve the inventory build of %s", version)
+    try:
+        _replace((INVENTORY,), None, token=version)
+    finally:
+        watch.changed()
+    for builder in reserved:
+        try:
+            builder.build(version)
+        except Exception:  # the save has committed; readers build the snapshot instead
+            log.exception("Could not build the inventory snapshot of %s", version)
 
 
 def bump_now(*names: str, timeout: int | None = None) -> None:
@@ -490,10 +514,10 @@ def bump_now(*names: str, timeout: int | None = None) -> None:
         watch.changed()
 
 
-def _replace(names: tuple[str, ...], timeout: int | None) -> None:
+def _replace(names: tuple[str, ...], timeout: int | None, *, token: str | None = None) -> None:
     if not uses_redis():
         for name in names:
-            _write(name, new_token(), timeout)
+            _write(name, token or new_token(), timeout)
         return
     for _ in range(3):  # again only if the breaker closed (or tripped) in between
         if breaker.down():
@@ -503,7 +527,7 @@ def _replace(names: tuple[str, ...], timeout: int | None) -> None:
         try:
             pipe = _redis_client().pipeline(transaction=False)
             for name in names:
-                pipe.set(redis_key(name), new_token(), ex=timeout)
+                pipe.set(redis_key(name), token or new_token(), ex=timeout)
             pipe.publish(redis_key(BUMPS), " ".join(names))
             pipe.execute()
             return

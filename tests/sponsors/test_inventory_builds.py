@@ -291,6 +291,8 @@ def test_a_committed_save_builds_its_snapshot_in_the_saving_process_once(builds)
         assert builds.calls == 0  # nothing is built before the commit
     assert builds.calls == 1
     version = versions.read(versions.INVENTORY)
+    # Its lock was taken before the version was announced: no serving process builds it.
+    assert cache.get(BUILD_LOCK_KEY.format(version=version)) is not None
     stored = cache.get(SNAPSHOT_KEY.format(version=version))
     assert stored is not None and stored.creatives[creative.pk].weight == creative.weight
     inventory_cache.forget_memo()  # another process: it fetches the snapshot, builds nothing
