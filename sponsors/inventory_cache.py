@@ -12,7 +12,10 @@ Any save or delete of a slot, campaign, creative, countdown or topic bumps the v
 that bulk-update, and the receivers of ``sponsors.apps`` for editorial saves), so the next
 decision anywhere serves the change.
 
-**One build per version, and no request waits for another process's save.** A process
+**One build per version, and no request waits for another process's save.** The process
+that commits a change builds the new version's snapshot right after the commit, having taken
+its build lock before announcing the version (:class:`SaverBuilds`), so serving processes
+normally only fetch it. Beyond that (a save made elsewhere, a failed build), a process
 that finds the version moved and holds a snapshot keeps deciding from it, and one thread
 (beside the requests, in a thread of its own) fetches the new one from the shared cache, or
 builds it if it is not there and this process gets the version's build lock (``cache.add``:
@@ -189,7 +192,7 @@ def _load(version: str, held: Inventory | None, bumps: int) -> Inventory:
             cached: Inventory | None = cache.get(key)
         if cached is not None:
             return _keep(version, cached, bumps)
-        if cache.add(lock, 1, BUILD_LOCK_TTL):
+        if lock in _reserved or cache.add(lock, 1, BUILD_LOCK_TTL):
             return _build_and_store(version, key, lock, bumps)
         if held is not None:  # being built elsewhere: serve what this process holds
             _next_look = (version, time.monotonic() + RECHECK_SECONDS)
@@ -236,11 +239,16 @@ class SaverBuilds:
     def reserve(self, version: str) -> bool:
         if versions.uses_redis() and versions.breaker.down():
             return False  # Redis down: each process builds its own when it decides
+        lock = BUILD_LOCK_KEY.format(version=version)
         try:
-            return bool(cache.add(BUILD_LOCK_KEY.format(version=version), 1, BUILD_LOCK_TTL))
+            if not cache.add(lock, 1, BUILD_LOCK_TTL):
+                return False
         except versions.REDIS_DOWN as exc:
             versions.breaker.trip(exc)
             return False
+        _reserved.append(lock)  # this process may still build it (its own save's version)
+        del _reserved[:-RESERVED_KEPT]
+        return True
 
     def build(self, version: str) -> None:
         lock = BUILD_LOCK_KEY.format(version=version)
@@ -251,6 +259,9 @@ class SaverBuilds:
 
 
 saver_builds = SaverBuilds()
+# Build locks this process took for its own saves' versions (the newest few).
+_reserved: list[str] = []
+RESERVED_KEPT = 16
 
 
 class VersionCheckingReader:

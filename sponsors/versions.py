@@ -452,13 +452,15 @@ def bump(*names: str, timeout: int | None = None) -> None:
     global inventory_bumps
     if not names:
         return
-    if INVENTORY in names:
-        inventory_bumps += 1
-    bump_now(*names, timeout=timeout)
     others = tuple(name for name in names if name != INVENTORY)
     if others:
+        bump_now(*others, timeout=timeout)
         transaction.on_commit(lambda: bump_now(*others, timeout=timeout))
     if INVENTORY in names:
+        inventory_bumps += 1
+        # Now, its build reserved by this process: another process that sees this version
+        # keeps serving its snapshot instead of building one from rows not yet committed.
+        _announce_inventory(build=False)
         # Once per transaction, however many saves it makes: one new version, one build.
         pending = transaction.get_connection().run_on_commit  # (savepoints, callback, robust)
         if not any(entry[1] is _inventory_committed for entry in pending):
@@ -484,18 +486,26 @@ after_inventory_commit: list[InventoryBuilder] = []
 
 
 def _inventory_committed() -> None:
+    _announce_inventory(build=True)
+
+
+def _announce_inventory(*, build: bool) -> None:
+    """A new inventory version: its build reserved by this process's builders, then written
+    and announced, then (``build``) built by them."""
     version = new_token()
     reserved = []
     for builder in after_inventory_commit:
         try:
             if builder.reserve(version):
                 reserved.append(builder)
-        except Exception:  # the save has committed; readers build the snapshot instead
+        except Exception:  # the save goes on; readers build the snapshot instead
             log.exception("Could not reserve the inventory build of %s", version)
     try:
         _replace((INVENTORY,), None, token=version)
     finally:
         watch.changed()
+    if not build:
+        return
     for builder in reserved:
         try:
             builder.build(version)
