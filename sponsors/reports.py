@@ -209,3 +209,32 @@ def delivery_report(
         "rows": out_rows,
         "totals": _finish(totals),
     }
+
+
+class ChartSeries(TypedDict):
+    labels: list[str]
+    impressions: list[int]
+    clicks: list[int]
+
+
+def chart_series(report: DeliveryReport) -> ChartSeries:
+    """A day (or hour) report as the delivery chart draws it: one point per local day from
+    its start to its end (per hour for an hour report), days with nothing counted at 0."""
+    group_by = report["group_by"]
+    if group_by == "day":
+        by_day = {row["day"]: row for row in report["rows"]}
+        days = (report["end"] - report["start"]).days + 1
+        keys: list[Any] = [report["start"] + dt.timedelta(days=n) for n in range(days)]
+        rows = [by_day.get(day) for day in keys]
+        labels = [day.isoformat() for day in keys]
+    elif group_by == "hour":
+        zone = ZoneInfo(report["time_zone"])
+        rows = report["rows"]
+        labels = [row["hour"].astimezone(zone).strftime("%Y-%m-%d %H:%M") for row in rows]
+    else:
+        raise ValueError("a chart is drawn from a day or hour report")
+    return {
+        "labels": labels,
+        "impressions": [row["impressions"] if row else 0 for row in rows],
+        "clicks": [row["clicks"] if row else 0 for row in rows],
+    }
