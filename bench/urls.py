@@ -12,7 +12,7 @@ from sponsors.counters import (
     hour_of,
     insert_receipts,
     upsert_apart,
-    upsert_delivery,
+    upsert_hourly_delivery,
 )
 
 
@@ -21,7 +21,8 @@ def naive_impression(request, token: str):
 
     Same token check, bot split and replay protection (a unique receipt row) as the real
     beacon; the count is an ``INSERT … ON CONFLICT DO UPDATE`` in the same transaction. This
-    is what "just update the database on every beacon" costs.
+    is what "just update the database on every beacon" costs (the hourly row only, as
+    before the product added its daily rollups).
     """
     try:
         data = tracking.read_token(IMPRESSION, token)
@@ -32,7 +33,7 @@ def naive_impression(request, token: str):
     with transaction.atomic():
         if insert_receipts([f"naive:{data.placement_id}"], at=now):  # else a replay
             if reason is None:
-                upsert_delivery({(hour_of(now), data.creative_id, data.slot_id): (1, 0)})
+                upsert_hourly_delivery({(hour_of(now), data.creative_id, data.slot_id): (1, 0)})
             else:
                 key = (hour_of(now), IMPRESSION, reason, data.creative_id, data.slot_id, 0)
                 upsert_apart({key: 1})

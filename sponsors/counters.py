@@ -37,6 +37,7 @@ of the switch counts once) with caps and pacing in local memory, seeded from the
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -47,9 +48,10 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache as memoize
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from zoneinfo import ZoneInfo
 
 import hiredis
 import redis
@@ -59,6 +61,7 @@ from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, Sum
+from django.db.models.functions import TruncDate
 
 from cms.models import Article
 from sponsors import versions
@@ -67,6 +70,8 @@ from sponsors.models import (
     ArticleReadCounter,
     Campaign,
     Creative,
+    DailyDeliveryCounter,
+    DailyUncountedCounter,
     DeliveryCounter,
     Event,
     FlushedBatch,
@@ -214,10 +219,47 @@ def _upsert(
             )
 
 
-def upsert_delivery(counts: Mapping[tuple[int, int, int], tuple[int, int]]) -> None:
-    """Add billable (impressions, clicks) per (hour, creative id, slot id)."""
+def display_zone() -> ZoneInfo:
+    """The time zone that reports cut days by (``TIME_ZONE``)."""
+    return _zone(settings.TIME_ZONE)
+
+
+@functools.lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_day(hour: int, zone: str) -> date:
+    return hour_start(hour).astimezone(_zone(zone)).date()
+
+
+def local_day(hour: int) -> date:
+    """The display zone's date of the counted hour ``hour`` (its start): the daily rollups'
+    day, and the day the reports put that hour in."""
+    return _local_day(hour, settings.TIME_ZONE)
+
+
+def upsert_hourly_delivery(counts: Mapping[tuple[int, int, int], tuple[int, int]]) -> None:
+    """Add billable (impressions, clicks) per (hour, creative id, slot id) to the hourly
+    rows only (the benchmark's naive endpoint; the product writes both, below)."""
     rows = [(hour_start(h), c, s, i, k) for (h, c, s), (i, k) in counts.items()]
     _upsert(DeliveryCounter, ("hour", "creative_id", "slot_id"), ("impressions", "clicks"), rows)
+
+
+def upsert_delivery(counts: Mapping[tuple[int, int, int], tuple[int, int]]) -> None:
+    """Add billable (impressions, clicks) per (hour, creative id, slot id), to the hourly
+    rows and to their local day's rollup (call it inside a transaction: both or neither)."""
+    upsert_hourly_delivery(counts)
+    daily: dict[tuple[date, int, int], list[int]] = {}
+    for (h, c, s), (i, k) in counts.items():
+        sums = daily.setdefault((local_day(h), c, s), [0, 0])
+        sums[0] += i
+        sums[1] += k
+    rows = [(*key, i, k) for key, (i, k) in daily.items()]
+    _upsert(
+        DailyDeliveryCounter, ("day", "creative_id", "slot_id"), ("impressions", "clicks"), rows
+    )
 
 
 def upsert_reads(counts: Mapping[tuple[int, int], int]) -> None:
@@ -226,15 +268,83 @@ def upsert_reads(counts: Mapping[tuple[int, int], int]) -> None:
     _upsert(ArticleReadCounter, ("hour", "article_id"), ("reads",), rows)
 
 
+APART_KEYS = ("event", "reason", "creative_id", "slot_id", "article_id")
+
+
 def upsert_apart(counts: Mapping[ApartKey, int]) -> None:
-    """Add counts of events counted apart, per ``ApartKey``."""
+    """Add counts of events counted apart, per ``ApartKey``, hourly and to the daily rollup."""
     rows = [(hour_start(h), *rest, n) for (h, *rest), n in counts.items() if n]
+    _upsert(UncountedCounter, ("hour", *APART_KEYS), ("count",), rows)
+    daily: Counter[tuple[Any, ...]] = Counter()
+    for (h, *rest), n in counts.items():
+        if n:
+            daily[(local_day(h), *rest)] += n
     _upsert(
-        UncountedCounter,
-        ("hour", "event", "reason", "creative_id", "slot_id", "article_id"),
+        DailyUncountedCounter,
+        ("day", *APART_KEYS),
         ("count",),
-        rows,
+        [(*key, n) for key, n in daily.items()],
     )
+
+
+def rebuild_daily(
+    *,
+    hourly: type[Model] = DeliveryCounter,
+    daily: type[Model] = DailyDeliveryCounter,
+    hourly_apart: type[Model] = UncountedCounter,
+    daily_apart: type[Model] = DailyUncountedCounter,
+    zone: ZoneInfo | None = None,
+    batch_size: int = 2000,
+) -> tuple[int, int]:
+    """Rebuild the daily rollups from the hourly rows, by the display zone's days (after a
+    change of ``TIME_ZONE``; the migration that adds them passes its historical models).
+    Run it inside a transaction. Returns the numbers of delivery and uncounted day rows."""
+    zone = zone or display_zone()
+    daily._default_manager.all().delete()
+    daily_apart._default_manager.all().delete()
+    delivery = (
+        hourly._default_manager.annotate(day=TruncDate("hour", tzinfo=zone))
+        .values("day", "creative_id", "slot_id")
+        .annotate(n_impressions=Sum("impressions"), n_clicks=Sum("clicks"))
+        .order_by()
+    )
+    made = _insert_in_batches(
+        daily,
+        (
+            daily(
+                day=row["day"],
+                creative_id=row["creative_id"],
+                slot_id=row["slot_id"],
+                impressions=row["n_impressions"],
+                clicks=row["n_clicks"],
+            )
+            for row in delivery.iterator(chunk_size=batch_size)
+        ),
+        batch_size,
+    )
+    apart = (
+        hourly_apart._default_manager.annotate(day=TruncDate("hour", tzinfo=zone))
+        .values("day", *APART_KEYS)
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    made_apart = _insert_in_batches(
+        daily_apart,
+        (daily_apart(count=row.pop("n"), **row) for row in apart.iterator(chunk_size=batch_size)),
+        batch_size,
+    )
+    return made, made_apart
+
+
+def _insert_in_batches(model: type[Model], objects: Iterable[Model], size: int) -> int:
+    made, batch = 0, []
+    for obj in objects:
+        batch.append(obj)
+        if len(batch) >= size:
+            model._default_manager.bulk_create(batch)
+            made, batch = made + len(batch), []
+    model._default_manager.bulk_create(batch)
+    return made + len(batch)
 
 
 def insert_receipts(keys: Iterable[str], *, at: datetime) -> set[str]:
@@ -972,9 +1082,13 @@ __all__ = [
     "FlushReport",
     "RedisCounters",
     "TrackedEvent",
+    "display_zone",
     "get_counters",
+    "local_day",
+    "rebuild_daily",
     "upsert_apart",
     "upsert_delivery",
+    "upsert_hourly_delivery",
     "upsert_reads",
     "uses_redis",
 ]

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
+from sponsors.counters import display_zone as display_zone  # re-exported: reports' days
 from sponsors.models import Creative, DeliveryCounter, Event, Reason, Slot, UncountedCounter
 
 MAX_REPORT_DAYS = 366
@@ -61,10 +61,6 @@ class ReportFilters:
     creative: int | None = None
     slot: str | None = None  # slot key
     sponsor: str | None = None  # sponsor slug
-
-
-def display_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 def local_range(start: dt.date, end: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
@@ -225,12 +221,12 @@ def chart_series(report: DeliveryReport) -> ChartSeries:
         by_day = {row["day"]: row for row in report["rows"]}
         days = (report["end"] - report["start"]).days + 1
         keys: list[Any] = [report["start"] + dt.timedelta(days=n) for n in range(days)]
-        rows = [by_day.get(day) for day in keys]
+        rows: list[dict[str, Any] | None] = [by_day.get(day) for day in keys]
         labels = [day.isoformat() for day in keys]
     elif group_by == "hour":
         zone = ZoneInfo(report["time_zone"])
-        rows = report["rows"]
-        labels = [row["hour"].astimezone(zone).strftime("%Y-%m-%d %H:%M") for row in rows]
+        rows = list(report["rows"])
+        labels = [row["hour"].astimezone(zone).strftime("%Y-%m-%d %H:%M") for row in report["rows"]]
     else:
         raise ValueError("a chart is drawn from a day or hour report")
     return {

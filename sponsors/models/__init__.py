@@ -3,6 +3,8 @@
 from sponsors.models.countdowns import Countdown, DeadlineExtension, DeadlinePhase
 from sponsors.models.counting import (
     ArticleReadCounter,
+    DailyDeliveryCounter,
+    DailyUncountedCounter,
     DeliveryCounter,
     Event,
     FlushedBatch,
@@ -18,6 +20,8 @@ __all__ = [
     "Campaign",
     "Countdown",
     "Creative",
+    "DailyDeliveryCounter",
+    "DailyUncountedCounter",
     "DeadlineExtension",
     "DeadlinePhase",
     "DeliveryCounter",

@@ -62,6 +62,37 @@ class DeliveryCounter(models.Model):
         return f"{self.hour:%Y-%m-%d %H:00} UTC creative {self.creative_id} in slot {self.slot_id}"
 
 
+class DailyDeliveryCounter(models.Model):
+    """Billable impressions and clicks of one creative in one slot on one local day.
+
+    A rollup of ``DeliveryCounter``, written in the same statement batch and transaction as
+    the hourly rows (``sponsors.counters.upsert_delivery``), so the two always agree. The
+    day is the display time zone's (``TIME_ZONE``) date of each counted hour's start, the
+    rule the reports cut days by; reports over days, weeks, months or whole ranges read
+    these rows (a year is 365 rows per creative and slot instead of 8,760). After a change
+    of ``TIME_ZONE``, ``manage.py ads_rebuild_daily`` rebuilds them from the hourly rows.
+    """
+
+    day = models.DateField(help_text="The local day (display time zone) counted.")
+    creative = models.ForeignKey(Creative, on_delete=models.PROTECT, related_name="daily_counters")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="daily_counters")
+    impressions = models.PositiveBigIntegerField(default=0)
+    clicks = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "creative", "slot"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "creative", "slot"], name="daily_delivery_counter_once_per_day"
+            ),
+        ]
+        indexes = [models.Index(fields=["creative", "day"])]
+        verbose_name = "daily delivery count"
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} creative {self.creative_id} in slot {self.slot_id}"
+
+
 class ArticleReadCounter(models.Model):
     """Reads of one article in one UTC hour (one per page view; bots counted apart)."""
 
@@ -109,6 +140,32 @@ class UncountedCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H:00} UTC {self.event} {self.reason}: {self.count}"
+
+
+class DailyUncountedCounter(models.Model):
+    """``UncountedCounter`` rolled up by local day, as ``DailyDeliveryCounter`` is."""
+
+    day = models.DateField(help_text="The local day (display time zone) counted.")
+    event = models.CharField(max_length=10, choices=Event.choices)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    creative_id = models.PositiveBigIntegerField(default=0, help_text="0: none or unknown.")
+    slot_id = models.PositiveBigIntegerField(default=0, help_text="0: none or unknown.")
+    article_id = models.PositiveBigIntegerField(default=0, help_text="0: none or unknown.")
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "event", "reason"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "event", "reason", "creative_id", "slot_id", "article_id"],
+                name="daily_uncounted_once_per_day_and_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["creative_id", "day"])]
+        verbose_name = "daily uncounted event count"
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.event} {self.reason}: {self.count}"
 
 
 class FlushedBatch(models.Model):
