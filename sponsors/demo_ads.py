@@ -178,6 +178,7 @@ def load(*, admin_password: str) -> list[str]:
         starts_at=now - dt.timedelta(days=1),
         ends_at=now + dt.timedelta(days=13),
         tier=Campaign.Tier.STANDARD,
+        impression_goal=40_000,
         frequency_cap=3,
         frequency_period=Campaign.CapPeriod.HOUR,
     )

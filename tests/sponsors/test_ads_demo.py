@@ -49,3 +49,28 @@ def test_demo_ad_ops_login_reads_the_staff_api_with_its_token(api_client):
     assert campaigns.json()["count"] >= 3
     assert api_client.get("/api/v1/ad-ops/reports/delivery/").status_code == 200
     assert not token.user.is_superuser
+
+
+def test_demo_delivery_puts_one_campaign_behind_pace_and_one_ahead_with_rollups_in_step():
+    from django.db.models import Sum
+
+    from sponsors import pacing
+    from sponsors.models import DailyDeliveryCounter, DeliveryCounter
+
+    call_command("load_demo_data", "--admin-password", "pw", stdout=io.StringIO())
+    hourly = DeliveryCounter.objects.aggregate(i=Sum("impressions"), k=Sum("clicks"))
+    call_command("load_demo_data", "--admin-password", "pw", stdout=io.StringIO())
+    again = DeliveryCounter.objects.aggregate(i=Sum("impressions"), k=Sum("clicks"))
+    assert abs(again["i"] - hourly["i"]) < hourly["i"] * 0.01  # replaced, not added to
+
+    statuses = {
+        campaign.name: pacing.campaign_pacing(campaign).status
+        for campaign in pacing.with_delivered(Campaign.objects.filter(impression_goal__gt=0))
+    }
+    assert statuses == {
+        "Contoso Cloud: media platforms": pacing.BEHIND,
+        "Fabrikam Studio: creators": pacing.AHEAD,
+    }
+    assert [c.name for c, _ in pacing.behind_pace()] == ["Contoso Cloud: media platforms"]
+    daily = DailyDeliveryCounter.objects.aggregate(i=Sum("impressions"), k=Sum("clicks"))
+    assert daily == DeliveryCounter.objects.aggregate(i=Sum("impressions"), k=Sum("clicks"))
