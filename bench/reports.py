@@ -208,11 +208,31 @@ def timed(call, repeats: int = 3) -> dict:
     return {"median_s": statistics.median(times), "runs_s": times}
 
 
+def dashboard_client():
+    """A test client logged in as an Ad ops member (the dashboard's everyday user)."""
+    from django.contrib.auth.models import Group, User
+    from django.test import Client
+
+    user, _ = User.objects.get_or_create(username="bench-adops", defaults={"is_staff": True})
+    user.groups.add(Group.objects.get(name="Ad ops"))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def get_page(client, path: str) -> None:
+    response = client.get(path)
+    if response.status_code != 200:
+        raise SystemExit(f"GET {path} answered {response.status_code}")
+
+
 def measure_pages() -> dict[str, dict]:
     from sponsors.reports import chart_series, delivery_report
 
     first, last = year_range()
+    client = dashboard_client()
     results = {
+        "the dashboard (GET /admin/ as Ad ops)": timed(lambda: get_page(client, "/admin/")),
         "a year by campaign": timed(
             lambda: delivery_report(start=first, end=last, group_by="campaign")
         ),
