@@ -140,6 +140,14 @@ class ArticleAdmin(admin.ModelAdmin):
     def get_prepopulated_fields(self, request, obj=None):
         return {} if self._slug_is_fixed(obj) else super().get_prepopulated_fields(request, obj)
 
+    def get_object(self, request, object_id, from_field=None):
+        article = super().get_object(request, object_id, from_field)
+        if article is not None:
+            # The sponsor block offers "Add a sponsorship" only to who may add one (ad ops):
+            # a link that answers 403 is no help to an editor.
+            article.may_add_sponsorship = request.user.has_perm("sponsors.add_sponsorship")
+        return article
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         form.instance.refresh_reading_time()
@@ -167,17 +175,20 @@ class ArticleAdmin(admin.ModelAdmin):
     def sponsor_block(self, obj: Article) -> str:
         if not obj.pk:
             return "Save the article to add a sponsorship."
-        add_url = reverse("admin:sponsors_sponsorship_add") + f"?article={obj.pk}"
         sponsorship = display_sponsorship(obj)
         if sponsorship is None:
-            return format_html('None showing. <a href="{}">Add a sponsorship</a>', add_url)
-        return format_html(
-            '{}: {} (via its {}) — <a href="{}">Add a sponsorship</a>',
-            sponsorship.label,
-            sponsorship.sponsor,
-            sponsorship.target_kind,
-            add_url,
-        )
+            shown: str = "None showing."
+        else:
+            shown = format_html(
+                "{}: {} (via its {}).",
+                sponsorship.label,
+                sponsorship.sponsor,
+                sponsorship.target_kind,
+            )
+        if not getattr(obj, "may_add_sponsorship", False):
+            return format_html("{} Ad ops add sponsorships.", shown)
+        add_url = reverse("admin:sponsors_sponsorship_add") + f"?article={obj.pk}"
+        return format_html('{} <a href="{}">Add a sponsorship</a>', shown, add_url)
 
     @admin.action(description="Publish now", permissions=["change"])
     def publish_now(self, request, queryset):

@@ -192,9 +192,12 @@ def _accounts(password: str) -> None:
         username="editor", defaults={"email": "editor@example.com"}
     )
     editor.is_staff = True
+    editor.is_superuser = False
     editor.set_password(password)
     editor.save()
-    editor.groups.add(Group.objects.get(name="Editors"))
+    # Exactly this role, also when the demo runs again over an account changed by hand.
+    editor.groups.set([Group.objects.get(name="Editors")])
+    editor.user_permissions.clear()
 
 
 @transaction.atomic

@@ -219,7 +219,9 @@ def _partner(password: str, sponsor: Sponsor) -> tuple[Partner, Token]:
     user.is_staff = user.is_superuser = False
     user.set_password(password)
     user.save()
-    user.groups.add(Group.objects.get(name=PARTNERS_GROUP))
+    # Exactly this role, also when the demo runs again over an account changed by hand.
+    user.groups.set([Group.objects.get(name=PARTNERS_GROUP)])
+    user.user_permissions.clear()
     partner, _ = Partner.objects.get_or_create(user=user, defaults={"sponsor": sponsor})
     token, _ = Token.objects.get_or_create(user=user)
     return partner, token

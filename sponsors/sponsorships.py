@@ -13,8 +13,10 @@ When partner content may be published
     sponsorships do not count: they label a section, not a paid post.
 
 Partner accounts
-    ``partner_create`` makes a login that belongs to one sponsor and the "Partners" group;
-    ``partner_issue_token`` replaces its API token.
+    ``partner_create`` makes a login that belongs to one sponsor and the "Partners" group
+    (which is what lets it submit: ``partner_can_submit``; the group holds no model
+    permission, so the admin shows a partner nothing); ``partner_issue_token`` replaces its
+    API token.
 """
 
 from __future__ import annotations
@@ -234,11 +236,17 @@ def partner_for(user: Any) -> Partner | None:
 
 
 def partner_can_submit(partner: Partner | None) -> TypeGuard[Partner]:
+    """Whether this partner account may submit content: its login is active, its sponsor is
+    active and the login is in the Partners group.
+
+    Group membership, not a model permission: the Partners group holds none, so a partner
+    login flagged staff by mistake still sees nothing in the admin.
+    """
     return bool(
         partner is not None
         and partner.user.is_active
         and partner.sponsor.is_active
-        and partner.user.has_perm("cms.add_submission")
+        and partner.user.groups.filter(name=PARTNERS_GROUP).exists()
     )
 
 

@@ -294,6 +294,9 @@ class CampaignAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
     search_fields = ["name", "sponsor__name"]
     autocomplete_fields = ["sponsor"]
     date_hierarchy = "starts_at"
+    # Explicit: the annotated (grouped) queryset drops Meta.ordering, and the creatives'
+    # campaign picker pages through it unordered otherwise.
+    ordering = ["-starts_at", "-pk"]
     actions = ["pause", "resume", "duplicate"]
     inlines = [CreativeInline]
     fieldsets = [

@@ -68,6 +68,9 @@ class SponsorAdmin(admin.ModelAdmin):
     list_display_links = ["logo_thumbnail", "name"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug", "description", "contact_email"]
+    # Explicit: the annotated (grouped) queryset drops Meta.ordering, and the sponsor pickers
+    # of campaigns, sponsorships and partners page through it unordered otherwise.
+    ordering = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     fields = [
         "name",

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, Permission, User
 from rest_framework.authtoken.models import Token
 
 from sponsors.models import Partner
+from sponsors.sponsorships import partner_can_submit, partner_for
 from tests.sponsors.factories import PartnerFactory, SponsorFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,16 +23,15 @@ def adops(client):
     return user
 
 
-def test_partners_group_can_submit_but_has_no_admin_powers():
-    codenames = set(
-        Group.objects.get(name="Partners").permissions.values_list("codename", flat=True)
-    )
-    assert codenames == {
-        "add_submission",
-        "change_submission",
-        "delete_submission",
-        "view_submission",
-    }
+def test_partners_group_holds_no_permission_so_the_admin_shows_partners_nothing():
+    assert not Group.objects.get(name="Partners").permissions.exists()
+
+
+def test_a_partner_login_submits_only_while_in_the_partners_group():
+    partner = PartnerFactory()
+    assert partner_can_submit(partner_for(partner.user))
+    partner.user.groups.clear()
+    assert not partner_can_submit(partner_for(partner.user))
 
 
 def test_editors_group_gained_moderation_permissions():
@@ -63,7 +63,7 @@ def test_adops_create_a_partner_login_in_the_admin(client, adops):
     assert not user.is_staff and not user.is_superuser
     assert user.check_password("correct-horse-battery")
     assert list(user.groups.values_list("name", flat=True)) == ["Partners"]
-    assert user.has_perm("cms.add_submission")
+    assert partner_can_submit(partner)
 
 
 def test_creation_form_errors(client, adops):
