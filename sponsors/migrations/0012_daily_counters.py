@@ -21,7 +21,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sponsors", "0009_ad_ops_read_uncounted_and_reads"),
+        ("sponsors", "0011_ad_ops_roles"),
     ]
 
     operations = [
