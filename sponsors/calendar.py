@@ -254,13 +254,11 @@ def _countdown_events(
             if following is None:
                 kind = Kind.COUNTDOWN_CLOSES
                 title = f"{countdown.title} closes"
-                detail = (
-                    f"“{phase.display_label}” ends; then it shows “{countdown.closed_message}”."
-                )
+                detail = f"After “{phase.display_label}” it shows “{countdown.closed_message}”"
             else:
                 kind = Kind.PHASE_ENDS
                 title = f"{countdown.title}: “{phase.display_label}” ends"
-                detail = f"Then “{following.display_label}” shows."
+                detail = f"Then “{following.display_label}” shows"
             if kind not in kinds:
                 continue
             yield CalendarEvent(
@@ -365,7 +363,7 @@ def calendar_ical(
     calendar.add("x-published-ttl", "PT1H")
     for item in events:
         url = urljoin(base_url, item.admin_url)
-        lines = [f"{item.kind_label}.", item.detail, item.warning, url]
+        lines = [item.kind_label, item.detail, item.warning, url]
         event = icalendar.Event()
         event.add("uid", f"{item.key}@{host}")
         event.add("dtstamp", now.astimezone(dt.UTC))

@@ -80,6 +80,7 @@ class CalendarForm(forms.Form):
     )
 
     def __init__(self, *args: Any, kinds: frozenset[str], sponsors: bool, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # "From", not "From:": labels sit above fields
         super().__init__(*args, **kwargs)
         kind_field = cast(forms.MultipleChoiceField, self.fields["kind"])
         kind_field.choices = [(kind, Kind(kind).label) for kind in Kind.values if kind in kinds]

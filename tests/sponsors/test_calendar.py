@@ -158,9 +158,9 @@ def test_every_kind_of_change_is_listed_in_time_order():
     ]
     assert all(event.when.tzinfo is UTC for event in events)
     by_title = {event.title: event for event in events}
-    assert by_title["The Lantern Awards: “Early bird” ends"].detail == "Then “Deadline” shows."
+    assert by_title["The Lantern Awards: “Early bird” ends"].detail == "Then “Deadline” shows"
     assert by_title["The Lantern Awards closes"].detail == (
-        "“Final deadline” ends; then it shows “Entries closed”."
+        "After “Final deadline” it shows “Entries closed”"
     )
     assert by_title["Campaign “Awards 2026” ends"].detail == "Reelhouse, Standard tier"
 
@@ -220,7 +220,7 @@ def test_the_last_phase_closes_the_countdown_even_when_alone_in_the_window():
     )
     events = calendar_events(user=staff(*COUNTDOWNS), **window("2026-10-28", 1))
     assert [(event.kind, event.detail) for event in events] == [
-        (Kind.COUNTDOWN_CLOSES, "“Deadline” ends; then it shows “Entries closed”.")
+        (Kind.COUNTDOWN_CLOSES, "After “Deadline” it shows “Entries closed”")
     ]
 
 
