@@ -9,6 +9,7 @@ from rest_framework.exceptions import MethodNotAllowed
 
 from cms.api.errors import api_error, unmatched_api_path
 from sponsors.api.urls import ads_urlpatterns
+from sponsors.calendar_views import calendar_feed
 
 HEALTH_ALLOW = "GET, HEAD, OPTIONS"
 
@@ -48,6 +49,8 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("partners/", include("cms.partner_pages")),
+    # A staff member's personal iCalendar feed: the secret token is the key, no session.
+    path("calendar/<str:token>.ics", calendar_feed, name="calendar-feed"),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -46,7 +46,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sponsors", "0009_ad_ops_read_uncounted_and_reads"),
+        ("sponsors", "0010_calendar_feeds"),
         ("cms", "0004_partners_group"),
     ]
 

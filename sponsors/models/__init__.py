@@ -1,5 +1,6 @@
 """Commercial models, one module per concern; import them from ``sponsors.models``."""
 
+from sponsors.models.calendar import Calendar, CalendarFeed
 from sponsors.models.countdowns import Countdown, DeadlineExtension, DeadlinePhase
 from sponsors.models.counting import (
     ArticleReadCounter,
@@ -17,6 +18,8 @@ from sponsors.models.profiles import DisclosureLabel, Partner, Sponsor, Sponsors
 
 __all__ = [
     "ArticleReadCounter",
+    "Calendar",
+    "CalendarFeed",
     "Campaign",
     "Countdown",
     "Creative",
