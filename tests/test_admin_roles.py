@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from sponsors.calendar import calendar_feed_create
 from sponsors.countdowns import countdown_extend
 from sponsors.models import (
     Countdown,
@@ -161,6 +162,12 @@ ALLOWED: dict[str, set[str]] = {
     "sponsors_sponsorship_delete": {SUPER, AD_OPS},
     "sponsors_sponsorship_history": ALL,
     # Partner logins and their API tokens: ad ops (deactivated, not deleted).
+    # The calendar of changes: whoever may view some kind of change sees it (each person only
+    # their kinds); a page, not rows: nothing is added, changed or deleted there.
+    "sponsors_calendar": ALL,
+    "sponsors_calendar_changelist": ALL,  # the same page (its URL is the calendar's)
+    # Calendar feeds: each person's own feed page (create, rotate, revoke), nothing else.
+    "sponsors_calendarfeed_changelist": ALL,
     "sponsors_partner_changelist": {SUPER, AD_OPS},
     "sponsors_partner_add": {SUPER, AD_OPS},
     "sponsors_partner_change": {SUPER, AD_OPS},
@@ -238,6 +245,7 @@ def make_objects() -> dict[str, object]:
     group = Group.objects.create(name="Reviewers")
     user = UserFactory()
     token = Token.objects.create(user=user)
+    feed = calendar_feed_create(user=UserFactory(is_staff=True))
     return {
         "auth.group": group,
         "auth.user": user,
@@ -261,6 +269,8 @@ def make_objects() -> dict[str, object]:
         "sponsors.disclosurelabel": label(),
         "sponsors.sponsorship": SponsorshipFactory(article=article),
         "sponsors.partner": PartnerFactory(),
+        "sponsors.calendarfeed": feed,
+        "sponsors.calendar": feed,
     }
 
 

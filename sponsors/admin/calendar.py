@@ -131,8 +131,12 @@ class CalendarAdmin(admin.ModelAdmin):
         return super().get_queryset(request).none()
 
     def get_urls(self) -> list[Any]:
+        # The page only: there are no rows to add, change, delete or show the history of.
         view = self.admin_site.admin_view(self.changelist_view)
-        return [path("", view, name="sponsors_calendar"), *super().get_urls()]
+        return [
+            path("", view, name="sponsors_calendar"),
+            path("", view, name="sponsors_calendar_changelist"),  # the app list's link
+        ]
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -234,6 +238,12 @@ class CalendarFeedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).filter(user=_staff(request))
+
+    def get_urls(self) -> list[Any]:
+        # The person's own feed page only: a feed is never opened, edited or deleted here
+        # (deleting a person still deletes their feeds, without a link to them).
+        view = self.admin_site.admin_view(self.changelist_view)
+        return [path("", view, name="sponsors_calendarfeed_changelist")]
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
