@@ -209,6 +209,8 @@ SPECTACULAR_SETTINGS = {
         "ArticleKindEnum": "cms.models.Article.Kind",
         "CreativeKindEnum": "sponsors.models.inventory.Creative.Kind",
         "InventoryStateEnum": "sponsors.models.inventory.State",
+        "SponsorshipStateEnum": "sponsors.sponsorships.SponsorshipState",
+        "CountdownStateEnum": ["open", "closed"],
     },
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypedDict
 from zoneinfo import ZoneInfo
@@ -380,6 +381,225 @@ def local_parts(moment: dt.datetime, *, zone: str | ZoneInfo) -> tuple[dt.dateti
     return naive, "second" if local.fold else "first"
 
 
+def deadline_in_zone(
+    local: dt.datetime, *, zone: str | ZoneInfo, occurrence: Occurrence | None, field: str
+) -> dt.datetime:
+    """``zoned_datetime`` for staff input: the UTC instant of ``local`` read in ``zone``.
+
+    Its error is keyed by the field staff fix: ``occurrence`` for a time that happens twice
+    (they choose which), ``field`` (the time's own field) for one that does not exist.
+    The admin's forms and the staff API read every deadline through this.
+    """
+    try:
+        return zoned_datetime(local, zone=zone, occurrence=occurrence)
+    except ValidationError as error:
+        raise ValidationError(
+            {"occurrence" if error.code == "ambiguous_time" else field: [error]}
+        ) from None
+
+
+# --- Phases ---------------------------------------------------------------------------------
+
+
+def phase_deadline_errors(
+    phases: Sequence[tuple[str, dt.datetime]],
+    *,
+    listed_in_order: bool = False,
+    zone: str | ZoneInfo = "UTC",
+) -> dict[int, ValidationError]:
+    """The errors of a countdown's phases taken together, by position in ``phases``.
+
+    ``phases`` are (label, deadline) pairs. Two phases never share a deadline (to the second:
+    each phase needs its own moment). With ``listed_in_order`` (the staff API, whose list
+    order is the phases' order), each deadline must also come after the one listed before it.
+    ``zone`` is the one messages show times in.
+    """
+    errors: dict[int, ValidationError] = {}
+    seen: dict[dt.datetime, str] = {}
+    previous: tuple[str, dt.datetime] | None = None
+    for index, (label, raw) in enumerate(phases):
+        deadline = raw.replace(microsecond=0)
+        if deadline in seen:
+            errors[index] = ValidationError(
+                "“%(a)s” and “%(b)s” have the same deadline; each phase needs its own time.",
+                code="duplicate_deadline",
+                params={"a": seen[deadline], "b": label},
+            )
+        elif listed_in_order and previous is not None and deadline < previous[1]:
+            errors[index] = ValidationError(
+                "Phases are listed in time order: “%(label)s” must end after “%(before)s” "
+                "(%(when)s), which is listed before it.",
+                code="phase_order",
+                params={
+                    "label": label,
+                    "before": previous[0],
+                    "when": format_local(previous[1], zone),
+                },
+            )
+        seen.setdefault(deadline, label)
+        previous = (label, deadline)
+    return errors
+
+
+@dataclass(frozen=True)
+class PhaseInput:
+    """One phase as staff send it: an existing phase (``id``) or a new one (no ``id``).
+
+    ``deadline`` naive is a wall-clock time in the countdown's zone (``occurrence`` chooses in
+    an autumn fold), aware is taken as it is. ``None`` fields of an existing phase keep its
+    value; a new phase needs a label and a deadline.
+    """
+
+    id: int | None = None
+    label: str | None = None
+    extended_label: str | None = None
+    deadline: dt.datetime | None = None
+    occurrence: Occurrence | None = None
+
+
+ErrorDict = dict[str, list[ValidationError]]
+
+
+def _read_phase(
+    countdown: Countdown,
+    item: PhaseInput,
+    existing: dict[int, DeadlinePhase],
+    kept: list[DeadlinePhase],
+    add: Callable[[str, ValidationError], None],
+) -> DeadlinePhase | None:
+    """The phase ``item`` describes, changed as it asks (not saved), or None if unknown."""
+    deadline = None
+    if item.deadline is not None:
+        try:
+            deadline = deadline_in_zone(
+                item.deadline, zone=countdown.zone, occurrence=item.occurrence, field="deadline"
+            )
+        except ValidationError as error:
+            for field, field_errors in error.error_dict.items():
+                for field_error in field_errors:
+                    add(field, field_error)
+    if item.id is None:
+        phase = DeadlinePhase(countdown=countdown)
+        if item.deadline is None:
+            add("deadline", ValidationError("A new phase needs a deadline.", code="required"))
+        elif deadline is not None:
+            phase.deadline = deadline
+    else:
+        stored = existing.get(item.id)
+        if stored is None or any(p is stored for p in kept):
+            message = "No phase %(id)s in this countdown (or it is listed twice)."
+            add("id", ValidationError(message, code="unknown_phase", params={"id": item.id}))
+            return None
+        phase = stored
+        if deadline is not None and deadline.replace(microsecond=0) != phase.deadline:
+            message = (
+                "“%(label)s” ends %(when)s: a saved deadline moves only by an extension (the "
+                "extend action), which keeps the history."
+            )
+            params = {
+                "label": phase.display_label,
+                "when": format_local(phase.deadline, countdown.zone),
+            }
+            add("deadline", ValidationError(message, code="deadline_fixed", params=params))
+    if item.label is not None:
+        phase.label = item.label
+    if item.extended_label is not None:
+        phase.extended_label = item.extended_label
+    # The phase's own field rules (the countdown, the deadline and its history are checked here).
+    try:
+        phase.full_clean(
+            exclude=["countdown", "deadline", "original_deadline"], validate_constraints=False
+        )
+    except ValidationError as error:
+        for field, field_errors in error.error_dict.items():
+            for field_error in field_errors:
+                add(field, field_error)
+    return phase
+
+
+def _phase_errors(
+    countdown: Countdown, phases: Sequence[PhaseInput], existing: dict[int, DeadlinePhase]
+) -> tuple[ErrorDict, list[DeadlinePhase]]:
+    """Check ``phases`` against the stored ones; return the errors and the phases to keep."""
+    errors: ErrorDict = {}
+    kept: list[DeadlinePhase] = []
+    timed: list[tuple[int, str, dt.datetime]] = []
+    for index, item in enumerate(phases):
+
+        def add(field: str, error: ValidationError, index: int = index) -> None:
+            errors.setdefault(f"phases.{index}.{field}", []).append(error)
+
+        phase = _read_phase(countdown, item, existing, kept, add)
+        if phase is None:
+            continue
+        kept.append(phase)
+        if phase.deadline is not None:
+            timed.append((index, phase.label, phase.deadline))
+    clashes = phase_deadline_errors(
+        [(label, when) for _, label, when in timed], listed_in_order=True, zone=countdown.zone
+    )
+    for position, error in clashes.items():
+        errors.setdefault(f"phases.{timed[position][0]}.deadline", []).append(error)
+    if not phases:
+        message = "A countdown needs at least one phase: without one it is closed from the start."
+        errors.setdefault("phases", []).append(ValidationError(message, code="no_phases"))
+    return errors, kept
+
+
+@transaction.atomic
+def countdown_save(
+    *, countdown: Countdown, phases: Sequence[PhaseInput] | None = None
+) -> Countdown:
+    """Validate and save ``countdown`` and, if ``phases`` is given, its whole list of phases.
+
+    The rules of the admin's countdown page: the countdown's own validation; deadlines read in
+    the countdown's zone (``deadline_in_zone``; a zone changed in the same save applies);
+    never two phases at one deadline (``phase_deadline_errors``), and here, where phases come
+    as a list, listed in time order; at least one phase; a saved deadline stays as it is
+    (``countdown_extend`` moves it, with history) while its labels may change; phases left
+    out of the list are removed, unless they have extension history (kept for good).
+    Otherwise ``ValidationError`` keyed by field (``"time_zone"``, ``"phases"``,
+    ``"phases.1.deadline"``), and nothing is saved.
+    """
+    errors: ErrorDict = {}
+    try:
+        countdown.full_clean()
+    except ValidationError as error:
+        errors.update(error.error_dict)
+    existing: dict[int, DeadlinePhase] = {}
+    kept: list[DeadlinePhase] = []
+    removed: list[int] = []
+    if phases is not None and "time_zone" not in errors:
+        if countdown.pk is not None:
+            # Lock the countdown: an extension (which locks it too) is checked before or after.
+            Countdown.objects.select_for_update().filter(pk=countdown.pk).first()
+            existing = {p.pk: p for p in DeadlinePhase.objects.filter(countdown_id=countdown.pk)}
+        phase_errors, kept = _phase_errors(countdown, phases, existing)
+        errors.update(phase_errors)
+        removed = [pk for pk in existing if not any(p.pk == pk for p in kept)]
+        with_history = DeadlineExtension.objects.filter(phase_id__in=removed).values_list(
+            "phase_id", flat=True
+        )
+        for pk in dict.fromkeys(with_history):
+            message = (
+                "“%(label)s” has extension history, which is kept for good: it cannot be "
+                "removed, so keep it in the list."
+            )
+            params = {"label": existing[pk].display_label}
+            errors.setdefault("phases", []).append(
+                ValidationError(message, code="phase_has_history", params=params)
+            )
+    if errors:
+        raise ValidationError(errors)
+    countdown.save()
+    for pk in removed:
+        existing[pk].delete()
+    for phase in kept:
+        phase.countdown = countdown
+        phase.save()
+    return countdown
+
+
 # --- Extensions -----------------------------------------------------------------------------
 
 
@@ -506,15 +726,19 @@ __all__ = [
     "ClosedLink",
     "CountdownSnapshot",
     "CountdownState",
+    "PhaseInput",
     "PhaseSnapshot",
     "PhaseState",
     "countdown_extend",
     "countdown_max_age",
+    "countdown_save",
     "countdown_snapshot",
     "countdown_snapshot_for_slug",
     "countdown_state",
+    "deadline_in_zone",
     "extended_label_for",
     "format_local",
     "local_parts",
+    "phase_deadline_errors",
     "zoned_datetime",
 ]

@@ -28,7 +28,7 @@ from typing import Any, TypeGuard
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, TextChoices
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -90,6 +90,30 @@ def display_sponsorship(article: Article, *, at: datetime | None = None) -> Spon
         if topic_sponsorships:
             return topic_sponsorships[0]
     return None
+
+
+class SponsorshipState(TextChoices):
+    """Where a sponsorship stands at a moment (the admin's and the staff API's "state")."""
+
+    LIVE = "live", "Live"
+    UPCOMING = "upcoming", "Upcoming"
+    ENDED = "ended", "Ended"
+    SPONSOR_INACTIVE = "sponsor_inactive", "Sponsor inactive"
+
+
+def sponsorship_status(
+    sponsorship: Sponsorship, *, now: datetime | None = None
+) -> SponsorshipState:
+    """Upcoming before its window opens, ended once it closed, else live unless its sponsor
+    is inactive (the same conditions as ``SponsorshipQuerySet.live_q``)."""
+    now = now or timezone.now()
+    if sponsorship.starts_at and sponsorship.starts_at > now:
+        return SponsorshipState.UPCOMING
+    if sponsorship.ends_at and sponsorship.ends_at <= now:
+        return SponsorshipState.ENDED
+    if not sponsorship.sponsor.is_active:
+        return SponsorshipState.SPONSOR_INACTIVE
+    return SponsorshipState.LIVE
 
 
 def next_schedule_change(now: datetime) -> datetime | None:

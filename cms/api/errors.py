@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
@@ -37,7 +37,9 @@ DEFAULT_DETAIL = {
 def _flatten(detail: Any) -> dict[str, list[str]]:
     if isinstance(detail, dict):
         out: dict[str, list[str]] = {}
-        for key, value in detail.items():
+        for raw_key, value in detail.items():
+            # A model's own errors of the whole object (Django's "__all__") are the request's.
+            key = "non_field_errors" if raw_key == NON_FIELD_ERRORS else raw_key
             if isinstance(value, dict):
                 for sub_key, sub_value in _flatten(value).items():
                     out[f"{key}.{sub_key}"] = sub_value

@@ -19,3 +19,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
         self._positive_int(request, self.page_query_param)
         self._positive_int(request, self.page_size_query_param)
         return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        # Declare the limits the parameters are checked against (larger sizes are capped).
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["maximum"] = self.max_page_size
+        return parameters

@@ -23,9 +23,10 @@ from sponsors.countdowns import (
     countdown_extend,
     countdown_snapshot,
     countdown_state,
+    deadline_in_zone,
     format_local,
     local_parts,
-    zoned_datetime,
+    phase_deadline_errors,
 )
 from sponsors.models import Countdown, DeadlineExtension, DeadlinePhase
 from sponsors.models.countdowns import extended_label_for
@@ -65,9 +66,10 @@ def _read_local(form: forms.Form, *, field: str, zone: str) -> dt.datetime | Non
         return None
     occurrence = form.cleaned_data.get("occurrence") or None
     try:
-        return zoned_datetime(local, zone=zone, occurrence=occurrence)
+        return deadline_in_zone(local, zone=zone, occurrence=occurrence, field=field)
     except ValidationError as error:
-        form.add_error("occurrence" if error.code == "ambiguous_time" else field, error)
+        for name, errors in error.error_dict.items():
+            form.add_error(name, errors)
         return None
 
 
@@ -144,21 +146,16 @@ class PhaseFormSet(BaseInlineFormSet):
 
     def clean(self):
         super().clean()
-        seen: dict[dt.datetime, str] = {}
-        for form in self.forms:
-            if not hasattr(form, "cleaned_data") or self._should_delete_form(form):
-                continue
-            deadline = getattr(form.instance, "deadline", None)
-            if deadline is None:
-                continue
-            deadline = deadline.replace(microsecond=0)
-            if deadline in seen:
-                raise ValidationError(
-                    "“%(a)s” and “%(b)s” have the same deadline; each phase needs its own time.",
-                    code="duplicate_deadline",
-                    params={"a": seen[deadline], "b": form.cleaned_data.get("label", "")},
-                )
-            seen[deadline] = form.cleaned_data.get("label", "")
+        phases = [
+            (form.cleaned_data.get("label", ""), form.instance.deadline)
+            for form in self.forms
+            if hasattr(form, "cleaned_data")
+            and not self._should_delete_form(form)
+            and getattr(form.instance, "deadline", None) is not None
+        ]
+        errors = phase_deadline_errors(phases)  # the rows' order is not the phases' order
+        if errors:
+            raise next(iter(errors.values()))
 
 
 class DeadlinePhaseInline(admin.TabularInline):

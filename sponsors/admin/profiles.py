@@ -13,11 +13,10 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from sponsors.models import DisclosureLabel, Partner, Sponsor, Sponsorship
-from sponsors.sponsorships import partner_create, partner_issue_token
+from sponsors.sponsorships import partner_create, partner_issue_token, sponsorship_status
 
 
 def _rendition_url(renditions: dict, name: str = "thumbnail") -> str | None:
@@ -26,14 +25,7 @@ def _rendition_url(renditions: dict, name: str = "thumbnail") -> str | None:
 
 
 def sponsorship_state(sponsorship: Sponsorship, now=None) -> str:
-    now = now or timezone.now()
-    if sponsorship.starts_at and sponsorship.starts_at > now:
-        return "Upcoming"
-    if sponsorship.ends_at and sponsorship.ends_at <= now:
-        return "Ended"
-    if not sponsorship.sponsor.is_active:
-        return "Sponsor inactive"
-    return "Live"
+    return sponsorship_status(sponsorship, now=now).label
 
 
 class SponsorshipInline(admin.TabularInline):

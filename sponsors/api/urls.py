@@ -1,7 +1,16 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from sponsors.api import ad_ops, ads, countdowns, profiles, reads, trending
+from sponsors.api import (
+    ad_ops,
+    ad_ops_countdowns,
+    ad_ops_profiles,
+    ads,
+    countdowns,
+    profiles,
+    reads,
+    trending,
+)
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -11,6 +20,14 @@ router.register("countdowns", countdowns.CountdownViewSet, basename="countdown")
 router.register("ad-ops/slots", ad_ops.SlotViewSet, basename="ad-ops-slot")
 router.register("ad-ops/campaigns", ad_ops.CampaignViewSet, basename="ad-ops-campaign")
 router.register("ad-ops/creatives", ad_ops.CreativeViewSet, basename="ad-ops-creative")
+router.register("ad-ops/sponsors", ad_ops_profiles.StaffSponsorViewSet, basename="ad-ops-sponsor")
+router.register("ad-ops/labels", ad_ops_profiles.StaffLabelViewSet, basename="ad-ops-label")
+router.register(
+    "ad-ops/sponsorships", ad_ops_profiles.StaffSponsorshipViewSet, basename="ad-ops-sponsorship"
+)
+router.register(
+    "ad-ops/countdowns", ad_ops_countdowns.StaffCountdownViewSet, basename="ad-ops-countdown"
+)
 
 # The ad-serving hot path, spliced by cms/urls.py at the head of /api/v1/ (not nested in
 # an include): a request resolves after a couple of pattern tests.

@@ -9,6 +9,7 @@ stored, so rolling and closing need no job.
 from __future__ import annotations
 
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -177,7 +178,7 @@ class DeadlinePhase(models.Model):
         super().save(*args, **kwargs)
         countdown_changed(self._countdown_slug())
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         slug = self._countdown_slug()
         result = super().delete(*args, **kwargs)
         countdown_changed(slug)

@@ -14,5 +14,10 @@ def test_schema_documents_the_new_endpoints_without_warnings(tmp_path):
         "/api/v1/submissions/{id}/",
         "'429':",
         "multipart/form-data",
+        "/api/v1/ad-ops/sponsors/{id}/",
+        "/api/v1/ad-ops/labels/{id}/",
+        "/api/v1/ad-ops/sponsorships/{id}/",
+        "/api/v1/ad-ops/countdowns/{id}/extend/",
+        "/api/v1/ad-ops/countdowns/{id}/extensions/",
     ):
         assert path in schema
