@@ -1,3 +1,3 @@
 """Admin for the commercial app, one module per concern."""
 
-from sponsors.admin import countdowns, inventory, profiles  # noqa: F401
+from sponsors.admin import countdowns, inventory, profiles, reports  # noqa: F401

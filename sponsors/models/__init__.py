@@ -4,6 +4,7 @@ from sponsors.models.countdowns import Countdown, DeadlineExtension, DeadlinePha
 from sponsors.models.counting import (
     ArticleReadCounter,
     DeliveryCounter,
+    DeliveryReport,
     Event,
     FlushedBatch,
     Reason,
@@ -21,6 +22,7 @@ __all__ = [
     "DeadlineExtension",
     "DeadlinePhase",
     "DeliveryCounter",
+    "DeliveryReport",
     "DisclosureLabel",
     "Event",
     "FlushedBatch",
