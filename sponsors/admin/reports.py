@@ -194,7 +194,8 @@ class _Table:
     def _period_cell(self, part: str, key: Any) -> dict[str, Any]:
         text = period_label(part, key, self.zone)
         if part == "hour":
-            return {"text": text}
+            # With the zone's abbreviation: the hour the clocks go back shows twice.
+            return {"text": f"{text} {key.astimezone(self.zone):%Z}"}
         if part == "day":
             first, last, finer = key, key, "hour"
             text = f"{text} {key:%a}"
@@ -273,14 +274,15 @@ class DeliveryReportAdmin(admin.ModelAdmin):
             path("", page, name="sponsors_deliveryreport_changelist"),  # the app list's link
         ]
 
-    def _form(self, request: HttpRequest, data: QueryDict) -> DeliveryReportForm:
+    def _form(self, request: HttpRequest) -> tuple[DeliveryReportForm, QueryDict]:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return DeliveryReportForm(data, admin_site=self.admin_site)
+        data = request.GET.copy()
+        data.setdefault("group_by", "day")  # shown as chosen, also beside errors
+        return DeliveryReportForm(data, admin_site=self.admin_site), data
 
     def report_view(self, request: HttpRequest) -> HttpResponse:
-        data = request.GET.copy()
-        form = self._form(request, data)
+        form, data = self._form(request)
         if not form.is_valid():
             return self._render(request, form, {}, status=400)
         options = form.report_options()
@@ -290,7 +292,7 @@ class DeliveryReportAdmin(admin.ModelAdmin):
         return self._render(request, form, report_page(options), status=200)
 
     def csv_view(self, request: HttpRequest) -> HttpResponseBase:
-        form = self._form(request, request.GET)
+        form, _ = self._form(request)
         if not form.is_valid():
             return self._render(request, form, {}, status=400)
         return report_csv_response(**form.report_options())

@@ -15,7 +15,7 @@ from django.urls import reverse
 from sponsors.admin import reports as report_admin
 from sponsors.reports import GROUPS, period_of
 from tests.sponsors.factories import UserFactory
-from tests.sponsors.factories_ads import CreativeFactory
+from tests.sponsors.factories_ads import CreativeFactory, SlotFactory
 from tests.sponsors.reporting import apart, at, count, make_book
 
 pytestmark = pytest.mark.django_db
@@ -233,6 +233,8 @@ def test_bad_input_shows_form_errors_on_the_page_and_for_the_csv(adops, query, f
         errors = re.search(rf'field-{field} errors">(.*?)</div>', page, re.S)
         assert errors and message in html.unescape(errors.group(1))
         assert 'id="delivery-report"' not in page
+        if field != "group_by":  # what was asked stays chosen, defaults included
+            assert '<option value="day" selected>Day</option>' in page
 
 
 # -- queries
@@ -269,3 +271,15 @@ def test_the_page_costs_the_same_queries_however_many_campaigns(
     assert few.status_code == many.status_code == 200
     if "group_by=campaign" in query:
         assert len(page_rows(text(many))) == len(page_rows(text(few))) + 25
+
+
+def test_the_hour_the_clocks_go_back_shows_twice_with_its_zone(adops, settings):
+    settings.TIME_ZONE = "Europe/London"
+    creative = CreativeFactory()
+    slot = SlotFactory(key="strip")
+    for hour, n in ((0, 5), (1, 7)):  # 01:00 BST, then 01:00 GMT
+        count(dt.datetime(2026, 10, 25, hour, tzinfo=dt.UTC), creative, slot, n)
+    page = text(adops.get(f"{PAGE}?start=2026-10-25&end=2026-10-25&group_by=hour"))
+    assert "2026-10-25 01:00 BST" in page
+    assert "2026-10-25 01:00 GMT" in page
+    assert len(chart(page)["labels"]) == 25
