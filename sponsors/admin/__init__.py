@@ -1,3 +1,3 @@
 """Admin for the commercial app, one module per concern."""
 
-from sponsors.admin import calendar, countdowns, dashboard, inventory, profiles  # noqa: F401
+from sponsors.admin import calendar, countdowns, dashboard, inventory, profiles, reports  # noqa: F401

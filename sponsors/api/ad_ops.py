@@ -9,14 +9,15 @@ a save here reaches the ad decision on its next request, as a save in the admin 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 import django_filters
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, QuerySet
+from django.http import Http404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -26,6 +27,7 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -33,7 +35,7 @@ from cms.api.errors import ERROR_400, ERROR_401, ERROR_403, ERROR_404, error_res
 from cms.api.serializers import RenditionSerializer
 from cms.images import rendition_urls
 from cms.models import Topic
-from sponsors import ad_ops
+from sponsors import ad_ops, pacing
 from sponsors.models import (
     Campaign,
     Countdown,
@@ -43,11 +45,13 @@ from sponsors.models import (
     State,
 )
 from sponsors.reports import (
-    GROUPS,
+    GROUP_LABELS,
     MAX_REPORT_DAYS,
+    REASONS,
     ReportFilters,
     delivery_report,
-    display_zone,
+    report_csv_response,
+    report_range,
 )
 
 ERRORS_READ = {**ERROR_401, **ERROR_403}
@@ -166,12 +170,37 @@ class TierField(serializers.ChoiceField):
         return Campaign.Tier[super().to_internal_value(data).upper()].value
 
 
+class PaceSerializer(serializers.Serializer):
+    """A campaign's pacing against a straight line from its start to its end."""
+
+    delivered = serializers.IntegerField(help_text="Billable impressions so far (flushed).")
+    goal = serializers.IntegerField(help_text="The impression goal.")
+    expected = serializers.IntegerField(
+        allow_null=True, help_text="Impressions due by now on a straight line; null: no end."
+    )
+    percent_of_pace = serializers.FloatField(
+        allow_null=True, help_text="delivered / expected x 100; null before any is due."
+    )
+    projected = serializers.IntegerField(
+        allow_null=True, help_text="Delivery at the end at the rate so far; null: unknown."
+    )
+    status = serializers.ChoiceField(
+        choices=list(pacing.STATUS_LABELS.items()),
+        help_text="on_track within 10 % of expected, else behind or ahead; not_started, "
+        "goal_reached, under_delivered (ended under goal) or no_end_date.",
+    )
+
+
 class CampaignSerializer(InventorySerializer):
     sponsor = serializers.SlugRelatedField(slug_field="slug", queryset=Sponsor.objects.all())
     tier = TierField(
         required=False, help_text="sponsorship > standard > house: the highest tier serves."
     )
     state = serializers.SerializerMethodField(help_text="live, scheduled, ended or paused, now.")
+    # Not "pacing": that is the campaign's writable pacing mode (even or asap).
+    pace = serializers.SerializerMethodField(
+        help_text="Pacing against its goal, now (read-only); null without an impression goal."
+    )
 
     class Meta:
         model = Campaign
@@ -188,6 +217,7 @@ class CampaignSerializer(InventorySerializer):
             "frequency_period",
             "is_active",
             "state",
+            "pace",
             "created_at",
             "updated_at",
         ]
@@ -196,6 +226,21 @@ class CampaignSerializer(InventorySerializer):
     @extend_schema_field(serializers.ChoiceField(choices=State.choices))
     def get_state(self, campaign: Campaign) -> str:
         return campaign.state(self.context.get("now")).value
+
+    @extend_schema_field(PaceSerializer(allow_null=True))
+    def get_pace(self, campaign: Campaign) -> dict[str, Any] | None:
+        if not hasattr(campaign, "delivered"):
+            # The viewset's campaigns carry it (pacing.with_delivered); one created or
+            # copied just now has delivered nothing yet.
+            campaign.delivered = 0  # type: ignore[attr-defined]
+        pace = pacing.campaign_pacing(campaign, self.context.get("now"))
+        return None if pace is None else pace.as_dict()
+
+    def save(self, **kwargs):
+        delivered = getattr(self.instance, "delivered", 0)  # what get_object() annotated
+        campaign = super().save(**kwargs)
+        campaign.delivered = delivered  # saving a campaign changes no counter
+        return campaign
 
 
 class CreativeImageSerializer(serializers.Serializer):
@@ -442,6 +487,10 @@ class CampaignViewSet(ActiveSwitchMixin, StaffViewSet):
     serializer_class = CampaignSerializer
     filterset_class = CampaignFilter
 
+    def get_queryset(self):
+        # Delivered so far, for each campaign's pace: a subquery, not a query per campaign.
+        return pacing.with_delivered(super().get_queryset())
+
     @action(detail=True, methods=["post"])
     def duplicate(self, request, pk=None):
         campaign = self.get_object()
@@ -472,21 +521,25 @@ class ReportQuerySerializer(serializers.Serializer):
     end = serializers.DateField(
         required=False, help_text="Last day, in the display time zone (default: today)."
     )
-    group_by = serializers.ChoiceField(choices=list(GROUPS), default="day")
-    campaign = serializers.IntegerField(required=False, min_value=1)
-    creative = serializers.IntegerField(required=False, min_value=1)
+    group_by = serializers.ChoiceField(
+        choices=list(GROUP_LABELS.items()),
+        default="day",
+        help_text="A period (hour, day, week: ISO weeks from Monday, month), a dimension "
+        "(campaign, creative, slot, sponsor), or a dimension split by a period "
+        "(campaign_by_day: one row per campaign and day).",
+    )
+    campaign = serializers.IntegerField(required=False, min_value=1, help_text="Campaign id.")
+    creative = serializers.IntegerField(required=False, min_value=1, help_text="Creative id.")
     slot = serializers.SlugField(required=False, help_text="Slot key.")
     sponsor = serializers.SlugField(required=False, help_text="Sponsor slug.")
+    format = serializers.ChoiceField(
+        choices=["json", "csv"],
+        required=False,
+        help_text="csv: the report as a streamed CSV download (or send Accept: text/csv).",
+    )
 
     def validate(self, attrs):
-        end = attrs.get("end") or timezone.localdate(timezone.now(), display_zone())
-        start = attrs.get("start") or end - dt.timedelta(days=29)
-        if start > end:
-            raise serializers.ValidationError({"start": ["Must not be after end."]})
-        if (end - start).days + 1 > MAX_REPORT_DAYS:
-            raise serializers.ValidationError(
-                {"start": [f"A report covers at most {MAX_REPORT_DAYS} days."]}
-            )
+        start, end = report_range(attrs.get("start"), attrs.get("end"))
         return {**attrs, "start": start, "end": end}
 
 
@@ -519,23 +572,30 @@ class CountsSerializer(serializers.Serializer):
 
 
 class ReportRowSerializer(CountsSerializer):
-    hour = serializers.DateTimeField(required=False, help_text="group_by=hour: its UTC start.")
-    day = serializers.DateField(required=False, help_text="group_by=day (display time zone).")
+    """One row: the fields naming it (those of its group_by's parts), then its counts."""
+
+    hour = serializers.DateTimeField(required=False, help_text="By hour: its UTC start.")
+    day = serializers.DateField(required=False, help_text="By day (display time zone).")
+    week = serializers.DateField(required=False, help_text="By week: its Monday.")
+    month = serializers.DateField(required=False, help_text="By month: its first day.")
     campaign = serializers.IntegerField(
-        required=False, help_text="group_by=campaign or creative: the campaign id."
+        required=False, help_text="By campaign or creative: the campaign id."
     )
-    creative = serializers.IntegerField(required=False, help_text="group_by=creative.")
+    creative = serializers.IntegerField(required=False, help_text="By creative: its id.")
+    slot = serializers.CharField(required=False, help_text="By slot: the slot key.")
+    slot_id = serializers.IntegerField(required=False, help_text="By slot: its id.")
+    sponsor = serializers.CharField(required=False, help_text="By sponsor: its slug.")
+    sponsor_id = serializers.IntegerField(required=False, help_text="By sponsor: its id.")
     name = serializers.CharField(
-        required=False, help_text="group_by=campaign or creative: its name."
+        required=False, help_text="By campaign, creative, slot or sponsor: its name."
     )
-    slot = serializers.CharField(required=False, help_text="group_by=slot: the slot key.")
 
 
 class DeliveryReportSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     time_zone = serializers.CharField(help_text="The zone whose midnights cut the days.")
-    group_by = serializers.ChoiceField(choices=list(GROUPS))
+    group_by = serializers.ChoiceField(choices=list(GROUP_LABELS.items()))
     rows = ReportRowSerializer(many=True)
     totals = CountsSerializer()
 
@@ -545,24 +605,66 @@ class ReportPermission(permissions.BasePermission):
         return _is_staff(request) and request.user.has_perm("sponsors.view_deliverycounter")
 
 
+class CSVRenderer(BaseRenderer):
+    """Lets ``format=csv`` (or ``Accept: text/csv``) choose the CSV answer; the view streams
+    it itself, so this renders nothing but text handed to it."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, (str, bytes)) else b""
+
+
+def _json_only(responses: dict[int, OpenApiResponse]) -> dict[tuple[int, str], OpenApiResponse]:
+    return {(code, "application/json"): answer for code, answer in responses.items()}
+
+
+CSV_COLUMNS = (
+    "The fields naming the row (those of group_by, as in the JSON rows; hours in the display "
+    "time zone with their offset), impressions, clicks, ctr, bot_impressions, bot_clicks, "
+    "then uncounted_impressions_<reason> and uncounted_clicks_<reason> for each reason "
+    f"({', '.join(REASONS)}). The last line holds the totals: its first cell is `total`."
+)
+
+
+REPORT_200 = (
+    "The report: JSON by default; with format=csv (or Accept: text/csv) a streamed CSV "
+    f"attachment (text/csv; charset=utf-8), a header line then one line per row. {CSV_COLUMNS}"
+)
+
+
 class DeliveryReportView(APIView):
     permission_classes = [ReportPermission]
+    renderer_classes = [JSONRenderer, CSVRenderer]
 
     @extend_schema(
         summary="Delivery report: impressions, clicks and CTR from the hourly counters",
         description=(
             "Counts flushed to the database (with Redis, within a flush interval of the "
-            "event), grouped by hour, day (cut at the display time zone's midnight), "
-            "campaign, creative or slot. Every event answered but not counted is reported "
-            f"beside, by reason. At most {MAX_REPORT_DAYS} days per report."
+            "event), grouped by hour, day (cut at the display time zone's midnight: a DST "
+            "day has 23 or 25 hours), ISO week, month, campaign, creative, slot or sponsor, "
+            "or a dimension by a period (`campaign_by_day`). Every event answered but not "
+            "counted is reported beside, by reason. At most "
+            f"{MAX_REPORT_DAYS} days per report. `format=csv` streams the same rows and "
+            "totals as CSV."
         ),
         parameters=[ReportQuerySerializer],
-        responses={200: DeliveryReportSerializer, **ERROR_400, **ERRORS_READ},
+        responses={
+            # One description per status: it says what both bodies are.
+            (200, "application/json"): OpenApiResponse(
+                response=DeliveryReportSerializer, description=REPORT_200
+            ),
+            (200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description=REPORT_200),
+            **_json_only({**ERROR_400, **ERRORS_READ}),
+        },
     )
     def get(self, request):
         query = ReportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         options = dict(query.validated_data)
+        options.pop("format", None)
         filters = ReportFilters(
             **{
                 key: options.pop(key)
@@ -570,5 +672,24 @@ class DeliveryReportView(APIView):
                 if key in options
             }
         )
+        if request.accepted_renderer.format == "csv":
+            return report_csv_response(filters=filters, **options)
         report = delivery_report(filters=filters, **options)
         return Response(DeliveryReportSerializer(report).data)
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:  # ?format= names no renderer: a field error, not a 404
+            raise exceptions.ValidationError({"format": ["Must be json or csv."]}) from None
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and isinstance(
+            getattr(request, "accepted_renderer", None), CSVRenderer
+        ):
+            # Errors (and OPTIONS) answer in JSON, whatever format was asked for.
+            request.accepted_renderer, request.accepted_media_type = (
+                JSONRenderer(),
+                JSONRenderer.media_type,
+            )
+        return super().finalize_response(request, response, *args, **kwargs)

@@ -93,6 +93,20 @@ class DailyDeliveryCounter(models.Model):
         return f"{self.day:%Y-%m-%d} creative {self.creative_id} in slot {self.slot_id}"
 
 
+class DeliveryReport(DeliveryCounter):
+    """The admin's delivery report page (``sponsors.admin.reports``): no table of its own.
+
+    A proxy only so the page has its line in the admin's app list. It adds no permission:
+    the page is for those who may view the delivery counts (``view_deliverycounter``).
+    """
+
+    class Meta:
+        proxy = True
+        default_permissions = ()
+        verbose_name = "delivery report"
+        verbose_name_plural = "delivery report"
+
+
 class ArticleReadCounter(models.Model):
     """Reads of one article in one UTC hour (one per page view; bots counted apart)."""
 

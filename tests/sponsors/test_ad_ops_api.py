@@ -1,7 +1,9 @@
 """Staff API for ad-ops: token + model permissions, the admin's validation, the decision
 served from what the API saves, and delivery reports from the exact counters."""
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 import time_machine
@@ -15,6 +17,7 @@ from sponsors.models import Campaign, Creative, DeliveryCounter, Slot, Uncounted
 from sponsors.reports import REASONS
 from tests.cms.factories import TopicFactory
 from tests.conftest import media_files, redis_back
+from tests.contract import openapi_schema
 from tests.images import image_bytes
 from tests.sponsors.factories import SponsorFactory, UserFactory
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
@@ -181,6 +184,42 @@ def test_campaign_list_filters_by_state_in_constant_queries(
         everything = staff.get(BASE + "campaigns/?page_size=50").json()
     assert everything["count"] == 23
     assert staff.get(BASE + "campaigns/?state=soon").status_code == 400
+
+
+@time_machine.travel(NOW, tick=False)
+def test_campaigns_show_their_pace_in_the_same_queries(staff, sponsor, django_assert_num_queries):
+    slot = SlotFactory(key="strip")
+    behind = CampaignFactory(
+        sponsor=sponsor,
+        name="Behind",
+        impression_goal=1000,
+        starts_at=NOW - dt.timedelta(days=5),
+        ends_at=NOW + dt.timedelta(days=5),
+    )
+    creative = CreativeFactory(campaign=behind, slots=[slot])
+    DeliveryCounter.objects.create(hour=NOW, creative=creative, slot=slot, impressions=200)
+    CampaignFactory(sponsor=sponsor, name="No goal")
+    # token+user, permissions (user, groups), count, rows with their delivered (a subquery)
+    with django_assert_num_queries(5):
+        listed = {c["name"]: c for c in staff.get(BASE + "campaigns/").json()["results"]}
+    assert listed["Behind"]["pace"] == {
+        "delivered": 200,
+        "goal": 1000,
+        "expected": 500,
+        "percent_of_pace": 40.0,
+        "projected": 400,
+        "status": "behind",
+    }
+    assert listed["No goal"]["pace"] is None
+    assert listed["Behind"]["pacing"] == "asap"  # the pacing mode, unchanged
+    changed = staff.patch(f"{BASE}campaigns/{behind.pk}/", {"name": "Still behind"})
+    assert changed.json()["pace"]["delivered"] == 200
+    copied = staff.post(f"{BASE}campaigns/{behind.pk}/duplicate/", {})
+    assert copied.json()["pace"]["delivered"] == 0
+    paused = staff.post(f"{BASE}campaigns/{behind.pk}/pause/")
+    assert paused.json()["pace"]["delivered"] == 200
+    created = staff.post(BASE + "campaigns/", campaign_payload(impression_goal=50))
+    assert created.json()["pace"]["delivered"] == 0
 
 
 def test_pausing_a_campaign_stops_it_serving_on_the_next_decision(staff, api_client):
@@ -414,8 +453,8 @@ REPORT = BASE + "reports/delivery/?start=2026-11-01&end=2026-11-02"
 
 
 def test_report_by_day_with_totals_and_bots_apart(staff, delivery, django_assert_num_queries):
-    # token+user, permissions (user, groups), rows, totals, the uncounted events by day
-    with django_assert_num_queries(6):
+    # token+user, permissions (user, groups), the billable sums, the uncounted events by day
+    with django_assert_num_queries(5):
         report = staff.get(REPORT).json()
     assert [(r["day"], r["impressions"], r["clicks"]) for r in report["rows"]] == [
         ("2026-11-01", 1000, 10),
@@ -461,9 +500,69 @@ def test_report_by_slot_and_filters(staff, delivery):
     assert (nothing["rows"], nothing["totals"]["ctr"]) == ([], 0.0)
 
 
+def test_report_by_week_month_and_sponsor(staff, delivery):
+    weeks = staff.get(f"{REPORT}&group_by=week").json()["rows"]
+    # Sunday 1 November is in the week of Monday 26 October.
+    assert [(r["week"], r["impressions"]) for r in weeks] == [
+        ("2026-10-26", 1000),
+        ("2026-11-02", 700),
+    ]
+    months = staff.get(f"{REPORT}&group_by=month").json()["rows"]
+    assert [(r["month"], r["impressions"]) for r in months] == [("2026-11-01", 1700)]
+    sponsors = staff.get(f"{REPORT}&group_by=sponsor").json()["rows"]
+    assert ("tiktok", 1500) in [(r["sponsor"], r["impressions"]) for r in sponsors]
+    split = staff.get(f"{REPORT}&group_by=slot_by_day").json()["rows"]
+    assert [(r["slot"], r["day"], r["impressions"]) for r in split] == [
+        ("strip", "2026-11-01", 1000),
+        ("strip", "2026-11-02", 200),
+        ("sidebar", "2026-11-02", 500),
+    ]
+
+
+def csv_lines(response) -> list[list[str]]:
+    assert response.streaming
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+@pytest.mark.parametrize("group_by", ["day", "campaign", "creative_by_day"])
+def test_report_as_csv_streams_the_same_figures(staff, delivery, group_by):
+    report = staff.get(f"{REPORT}&group_by={group_by}").json()
+    response = staff.get(f"{REPORT}&group_by={group_by}&format=csv")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="delivery-by-{group_by.replace("_by_", "-by-")}-'
+        '2026-11-01-to-2026-11-02.csv"'
+    )
+    header, *rows, totals = csv_lines(response)
+    columns = header.index("impressions")
+    assert [row[columns : columns + 2] for row in rows] == [
+        [str(r["impressions"]), str(r["clicks"])] for r in report["rows"]
+    ]
+    assert totals[0] == "total"
+    assert totals[columns:] == [
+        str(report["totals"][c])
+        for c in ("impressions", "clicks", "ctr", "bot_impressions", "bot_clicks")
+    ] + [
+        str(report["totals"]["uncounted"][e][r]) for e in ("impressions", "clicks") for r in REASONS
+    ]
+
+
+def test_report_csv_is_also_chosen_by_accept_and_errors_stay_json(staff, delivery):
+    by_accept = staff.get(REPORT, HTTP_ACCEPT="text/csv")
+    assert by_accept["Content-Type"] == "text/csv; charset=utf-8"
+    assert csv_lines(by_accept)[-1][:3] == ["total", "1700", "15"]
+    bad = staff.get(f"{BASE}reports/delivery/?start=2026-11-05&end=2026-11-01&format=csv")
+    assert bad.status_code == 400
+    assert bad["Content-Type"] == "application/json"
+    assert bad.json()["errors"] == {"start": ["Must not be after end."]}
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
+        ("format=xml", "format"),
+        ("group_by=campaign_by_minute", "group_by"),
         ("start=2026-13-01", "start"),
         ("start=2026-11-05&end=2026-11-01", "start"),
         ("start=2024-01-01&end=2026-11-01", "start"),
@@ -542,3 +641,18 @@ def test_days_are_cut_at_the_display_zones_midnight_on_dst_days(staff, settings,
     report = staff.get(f"{BASE}reports/delivery/?start={day}&end={day}").json()
     assert report["time_zone"] == zone
     assert [(r["day"], r["impressions"]) for r in report["rows"]] == [(day.isoformat(), hours)]
+
+
+def test_schema_documents_the_report_csv_its_parameters_and_the_pace():
+    schema = openapi_schema()
+    report = schema["paths"]["/api/v1/ad-ops/reports/delivery/"]["get"]
+    assert set(report["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+    for error in ("400", "401", "403"):
+        assert set(report["responses"][error]["content"]) == {"application/json"}
+    parameters = {p["name"]: p["schema"] for p in report["parameters"]}
+    assert parameters["format"]["enum"] == ["json", "csv"]
+    assert {"week", "month", "sponsor", "campaign_by_day"} <= set(parameters["group_by"]["enum"])
+    campaign = schema["components"]["schemas"]["Campaign"]["properties"]
+    assert campaign["pace"]["readOnly"] is True
+    pace = schema["components"]["schemas"]["Pace"]["properties"]
+    assert set(pace) == {"delivered", "goal", "expected", "percent_of_pace", "projected", "status"}
