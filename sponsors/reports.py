@@ -37,6 +37,8 @@ from django.utils import timezone
 from sponsors.counters import display_zone as display_zone  # re-exported: reports' days
 from sponsors.models import (
     Creative,
+    DailyDeliveryCounter,
+    DailyUncountedCounter,
     DeliveryCounter,
     Event,
     Reason,
@@ -160,27 +162,39 @@ def _creative_filter(filters: ReportFilters) -> Q:
 
 
 def _counters(
-    first: dt.datetime, after: dt.datetime, filters: ReportFilters
-) -> QuerySet[DeliveryCounter]:
-    query = Q(hour__gte=first, hour__lt=after)
+    start: dt.date, end: dt.date, zone: ZoneInfo, filters: ReportFilters, *, daily: bool
+) -> QuerySet[Any]:
+    """The billable counters of the local days ``start`` to ``end``: the daily rollups when
+    ``daily``, else the hourly rows from ``start``'s local midnight to the one after ``end``."""
+    if daily:
+        query = Q(day__gte=start, day__lte=end)
+    else:
+        first, after = local_range(start, end, zone)
+        query = Q(hour__gte=first, hour__lt=after)
     if filters.slot is not None:
         query &= Q(slot__key=filters.slot)
     creatives = _creative_filter(filters)
     if creatives:
         query &= Q(creative__in=Creative.objects.filter(creatives).values("pk"))
-    return DeliveryCounter.objects.filter(query)
+    model = DailyDeliveryCounter if daily else DeliveryCounter
+    return model.objects.filter(query)
 
 
 def _apart(
-    first: dt.datetime, after: dt.datetime, filters: ReportFilters
-) -> QuerySet[UncountedCounter]:
-    query = Q(hour__gte=first, hour__lt=after, event__in=list(EVENTS))
+    start: dt.date, end: dt.date, zone: ZoneInfo, filters: ReportFilters, *, daily: bool
+) -> QuerySet[Any]:
+    if daily:
+        query = Q(day__gte=start, day__lte=end, event__in=list(EVENTS))
+    else:
+        first, after = local_range(start, end, zone)
+        query = Q(hour__gte=first, hour__lt=after, event__in=list(EVENTS))
     if filters.slot is not None:
         query &= Q(slot_id__in=Slot.objects.filter(key=filters.slot).values("pk"))
     creatives = _creative_filter(filters)
     if creatives:
         query &= Q(creative_id__in=Creative.objects.filter(creatives).values("pk"))
-    return UncountedCounter.objects.filter(query)
+    model = DailyUncountedCounter if daily else UncountedCounter
+    return model.objects.filter(query)
 
 
 def _of_creative(field: str) -> Subquery:
@@ -189,7 +203,12 @@ def _of_creative(field: str) -> Subquery:
     return Subquery(Creative.objects.filter(pk=OuterRef("creative_id")).values(field)[:1])
 
 
-def _period_expression(part: str, zone: ZoneInfo) -> Combinable:
+def _period_expression(part: str, zone: ZoneInfo, daily: bool) -> Combinable:
+    if daily:  # the rollups' days are already the display zone's
+        if part == "day":
+            return F("day")
+        truncate = TruncWeek if part == "week" else TruncMonth
+        return truncate("day", output_field=DateField())
     if part == "hour":
         return F("hour")
     if part == "day":
@@ -199,10 +218,10 @@ def _period_expression(part: str, zone: ZoneInfo) -> Combinable:
     return TruncMonth("hour", tzinfo=zone, output_field=DateField())
 
 
-def _delivered_key(part: str, zone: ZoneInfo) -> Combinable:
+def _delivered_key(part: str, zone: ZoneInfo, daily: bool) -> Combinable:
     """SQL for one part of a row's key, on the billable counters (foreign keys)."""
     if part in PERIODS:
-        return _period_expression(part, zone)
+        return _period_expression(part, zone, daily)
     return F(
         {
             "creative": "creative_id",
@@ -213,13 +232,13 @@ def _delivered_key(part: str, zone: ZoneInfo) -> Combinable:
     )
 
 
-def _apart_key(part: str, zone: ZoneInfo) -> tuple[Combinable, Subquery | None]:
+def _apart_key(part: str, zone: ZoneInfo, daily: bool) -> tuple[Combinable, Subquery | None]:
     """What uncounted events (plain ids, no joins) are grouped by for one part of a row's
     key, and ordered by when that differs: by campaign or sponsor they are summed per
     creative (plain columns) and ordered by what the creative belongs to, so the rows of a
     campaign come together and are merged in Python (see ``_Names.of_creative``)."""
     if part in PERIODS:
-        return _period_expression(part, zone), None
+        return _period_expression(part, zone, daily), None
     if part == "slot":
         return F("slot_id"), None
     if part == "creative":
@@ -327,6 +346,9 @@ class ReportStream:
         self.filters = filters or ReportFilters()
         self.fields = row_fields(group_by)
         self.chunk_size = chunk_size
+        # Whole local days of the display zone (every report but by hour) are read from the
+        # daily rollups: a year is 365 rows per creative and slot instead of 8,760.
+        self.daily = "hour" not in self.parts and self.zone.key == display_zone().key
         self.totals: Counts = _empty()
         self.done = False
 
@@ -353,13 +375,14 @@ class ReportStream:
         self.done = True
 
     def _delivered(self) -> Iterator[tuple[Key, Counts]]:
-        first, after = local_range(self.start, self.end, self.zone)
         aliases = [f"key_{index}" for index in range(len(self.parts))]
         keys = {
-            alias: _delivered_key(part, self.zone)
+            alias: _delivered_key(part, self.zone, self.daily)
             for alias, part in zip(aliases, self.parts, strict=True)
         }
-        counters = _counters(first, after, self.filters).annotate(**keys)
+        counters = _counters(
+            self.start, self.end, self.zone, self.filters, daily=self.daily
+        ).annotate(**keys)
         sums = counters.values(*aliases).annotate(**{c: Sum(c) for c in BILLABLE})
         for row in sums.order_by(*aliases).iterator(chunk_size=self.chunk_size):
             counts = _empty()
@@ -368,15 +391,15 @@ class ReportStream:
             yield tuple(row[alias] for alias in aliases), counts
 
     def _apart(self, names: _Names, where: int) -> Iterator[tuple[Key, Counts]]:
-        first, after = local_range(self.start, self.end, self.zone)
         aliases = [f"key_{index}" for index in range(len(self.parts))]
         groups: dict[str, Combinable] = {}
         orders: list[Any] = []
         for alias, part in zip(aliases, self.parts, strict=True):
-            group, order = _apart_key(part, self.zone)
+            group, order = _apart_key(part, self.zone, self.daily)
             groups[alias] = group
             orders.append(alias if order is None else order.asc())
-        apart = _apart(first, after, self.filters).annotate(**groups)
+        apart = _apart(self.start, self.end, self.zone, self.filters, daily=self.daily)
+        apart = apart.annotate(**groups)
         sums = apart.values(*aliases, "event", "reason").annotate(n=Sum("count"))
         rows = sums.order_by(*orders).iterator(chunk_size=self.chunk_size)
         of_creative = names.of_creative

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from sponsors.models import DeliveryCounter, UncountedCounter
+from sponsors.counters import hour_of, upsert_apart, upsert_delivery
 from tests.sponsors.factories import SponsorFactory
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
 
@@ -11,20 +11,13 @@ START, END = dt.date(2026, 11, 1), dt.date(2026, 11, 3)
 
 
 def count(hour, creative, slot, impressions, clicks=0):
-    DeliveryCounter.objects.create(
-        hour=hour, creative=creative, slot=slot, impressions=impressions, clicks=clicks
-    )
+    """Counted as the flush counts: the hourly row and its local day's rollup."""
+    upsert_delivery({(hour_of(hour), creative.pk, slot.pk): (impressions, clicks)})
 
 
 def apart(hour, reason, n, creative=None, slot=None, event="impression", creative_id=0):
-    UncountedCounter.objects.create(
-        hour=hour,
-        event=event,
-        reason=reason,
-        creative_id=creative.pk if creative else creative_id,
-        slot_id=slot.pk if slot else 0,
-        count=n,
-    )
+    creative_id = creative.pk if creative else creative_id
+    upsert_apart({(hour_of(hour), event, reason, creative_id, slot.pk if slot else 0, 0): n})
 
 
 def at(day: int, hour: int) -> dt.datetime:

@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from sponsors import versions
 from sponsors.counters import uses_redis
-from sponsors.models import Campaign, Creative, DeliveryCounter, Slot, UncountedCounter
+from sponsors.models import Campaign, Creative, DeliveryCounter, Slot
 from sponsors.reports import REASONS
 from tests.cms.factories import TopicFactory
 from tests.conftest import media_files, redis_back
@@ -21,6 +21,7 @@ from tests.contract import openapi_schema
 from tests.images import image_bytes
 from tests.sponsors.factories import SponsorFactory, UserFactory
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
+from tests.sponsors.reporting import apart, count
 
 pytestmark = pytest.mark.django_db
 
@@ -433,19 +434,10 @@ def delivery():
     ]
     for day, creative, slot, imps, clicks, bot_imps, bot_clicks in rows:
         hour = dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)
-        DeliveryCounter.objects.create(
-            hour=hour, creative=creative, slot=slot, impressions=imps, clicks=clicks
-        )
+        count(hour, creative, slot, imps, clicks)
         for event, n in (("impression", bot_imps), ("click", bot_clicks)):
             if n:
-                UncountedCounter.objects.create(
-                    hour=hour,
-                    event=event,
-                    reason="bot",
-                    creative_id=creative.pk,
-                    slot_id=slot.pk,
-                    count=n,
-                )
+                apart(hour, "bot", n, creative, slot, event=event)
     return a, b
 
 
@@ -600,14 +592,7 @@ def test_report_rows_carry_their_reasons_beside_them(staff, delivery):
     strip = Slot.objects.get(key="strip")
     hour = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)
     for reason, creative, n in (("replayed", a, 4), ("expired", b, 2), ("invalid", None, 9)):
-        UncountedCounter.objects.create(
-            hour=hour,
-            event="impression",
-            reason=reason,
-            creative_id=creative.pk if creative else 0,
-            slot_id=strip.pk if creative else 0,
-            count=n,
-        )
+        apart(hour, reason, n, creative, strip if creative else None)
     rows = staff.get(f"{REPORT}&group_by=creative").json()["rows"]
     by_name = {r["name"]: r["uncounted"]["impressions"] for r in rows}
     assert (by_name["A"]["replayed"], by_name["A"]["bot"]) == (4, 50)
@@ -635,9 +620,7 @@ def test_days_are_cut_at_the_display_zones_midnight_on_dst_days(staff, settings,
     slot = creative.slots.get()
     start = dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC) - dt.timedelta(hours=12)
     for n in range(48):
-        DeliveryCounter.objects.create(
-            hour=start + dt.timedelta(hours=n), creative=creative, slot=slot, impressions=1
-        )
+        count(start + dt.timedelta(hours=n), creative, slot, 1)
     report = staff.get(f"{BASE}reports/delivery/?start={day}&end={day}").json()
     assert report["time_zone"] == zone
     assert [(r["day"], r["impressions"]) for r in report["rows"]] == [(day.isoformat(), hours)]

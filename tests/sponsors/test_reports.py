@@ -372,3 +372,26 @@ def test_a_range_defaults_to_the_last_30_days_and_is_bounded():
         reports.report_range(today - dt.timedelta(days=366), today)
     assert long.value.message_dict == {"start": ["A report covers at most 366 days."]}
     assert reports.report_range(today - dt.timedelta(days=365), today)[0] == dt.date(2025, 11, 27)
+
+
+@pytest.mark.parametrize("group_by", [g for g, parts in GROUPS.items() if "hour" not in parts])
+@pytest.mark.parametrize("zone", ["Europe/London", "America/New_York"])
+def test_the_daily_rollups_give_the_figures_of_the_hourly_counters(settings, group_by, zone):
+    settings.TIME_ZONE = zone
+    make_book()
+    rolled = ReportStream(start=START, end=END, group_by=group_by)
+    hourly = ReportStream(start=START, end=END, group_by=group_by)
+    hourly.daily = False
+    assert rolled.daily
+    assert list(rolled) == list(hourly)
+    assert rolled.totals == hourly.totals
+    assert rolled.totals["impressions"] > 0
+
+
+def test_a_report_in_another_zone_than_the_rollups_reads_the_hourly_counters(settings):
+    settings.TIME_ZONE = "Europe/London"
+    make_book()
+    stream = ReportStream(start=START, end=END, group_by="day", zone=ZoneInfo("Asia/Tokyo"))
+    assert not stream.daily
+    rows = list(stream)
+    assert sum(row["impressions"] for row in rows) == stream.totals["impressions"] > 0
