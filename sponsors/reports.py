@@ -19,7 +19,15 @@ from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
-from sponsors.models import Creative, DeliveryCounter, Event, Reason, Slot, UncountedCounter
+from sponsors.models import (
+    Campaign,
+    Creative,
+    DeliveryCounter,
+    Event,
+    Reason,
+    Slot,
+    UncountedCounter,
+)
 
 MAX_REPORT_DAYS = 366
 BILLABLE = ("impressions", "clicks")
@@ -209,6 +217,48 @@ def delivery_report(
         "rows": out_rows,
         "totals": _finish(totals),
     }
+
+
+# What a campaign's page reports when its days to date are more than one report may cover.
+CAMPAIGN_RECENT_DAYS = 30
+
+
+def campaign_days(
+    *, campaign: Campaign, now: dt.datetime, zone: ZoneInfo
+) -> tuple[dt.date, dt.date] | None:
+    """The local days a campaign's page reports: from its first day to today, or to its last
+    day once it has ended; the last ``CAMPAIGN_RECENT_DAYS`` of them when they are more than
+    ``MAX_REPORT_DAYS`` (an open-ended house campaign). None before its first day."""
+    first = campaign.starts_at.astimezone(zone).date()
+    last = now.astimezone(zone).date()
+    if campaign.ends_at is not None:
+        # The end is the first instant it no longer serves: a campaign ending at midnight
+        # ended with the day before.
+        ended = (campaign.ends_at - dt.timedelta(microseconds=1)).astimezone(zone).date()
+        last = min(last, ended)
+    if last < first:
+        return None
+    if (last - first).days + 1 > MAX_REPORT_DAYS:
+        first = last - dt.timedelta(days=CAMPAIGN_RECENT_DAYS - 1)
+    return first, last
+
+
+def campaign_report(
+    *, campaign: Campaign, now: dt.datetime, zone: ZoneInfo | None = None
+) -> DeliveryReport | None:
+    """The campaign's delivery by local day over :func:`campaign_days` (three queries); None
+    before its first day."""
+    zone = zone or display_zone()
+    days = campaign_days(campaign=campaign, now=now, zone=zone)
+    if days is None:
+        return None
+    return delivery_report(
+        start=days[0],
+        end=days[1],
+        group_by="day",
+        filters=ReportFilters(campaign=campaign.pk),
+        zone=zone,
+    )
 
 
 class ChartSeries(TypedDict):
