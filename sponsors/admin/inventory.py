@@ -79,7 +79,7 @@ def _state_badge(state: State):
     return format_html('<strong style="color:{}">{}</strong>', colors[state], state.label)
 
 
-def _thumbnail(creative: Creative, height: int = 40):
+def _thumbnail(creative: Creative, height: int = 40, width: int = 240):
     if creative.kind == Creative.Kind.TEXT:
         return format_html(
             '<span title="{}">“{}” [{}]</span>',
@@ -92,10 +92,11 @@ def _thumbnail(creative: Creative, height: int = 40):
         return "no image"
     url = creative.image.storage.url(thumb["path"]) if thumb else creative.image.url
     return format_html(
-        '<img src="{}" alt="{}" style="max-height:{}px;max-width:240px">',
+        '<img src="{}" alt="{}" style="max-height:{}px;max-width:{}px">',
         url,
         creative.alt_text,
         height,
+        width,
     )
 
 
@@ -166,7 +167,7 @@ def _pacing_badge(result: pacing.Pacing | None) -> SafeString:
     # White on a dark colour: readable in the admin's light and dark themes alike.
     return format_html(
         '<span class="pacing-badge pacing-{}" style="background:{};color:#fff;'
-        'padding:1px 7px;border-radius:9px;white-space:nowrap">{}</span>',
+        'padding:1px 7px;border-radius:9px">{}</span>',
         result.status,
         PACING_COLORS[result.status],
         result.label,
@@ -328,7 +329,7 @@ class SlotAdmin(admin.ModelAdmin):
             )
             context_used = {"topics": topics, "at": at, "viewer": context_used.viewer}
         verdicts = [
-            (verdict, _entry_thumbnail(verdict.creative))
+            (verdict, _entry_thumbnail(verdict.creative, 60))
             for verdict in (explanation.verdicts if explanation else [])
         ]
         context = {
@@ -628,7 +629,7 @@ def _full_report_url(campaign: Campaign) -> str | None:
 class CampaignAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
     list_display = [
         "name",
-        "sponsor",
+        "sponsor_name",
         "tier",
         "state",
         "dates",
@@ -656,6 +657,9 @@ class CampaignAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
         ("Frequency cap", {"fields": [("frequency_cap", "frequency_period")]}),
     ]
 
+    class Media:
+        css = {"all": ["sponsors/admin/inventory.css"]}
+
     def get_queryset(self, request):
         # Delivered and the creative count: one subquery and one join, so a page of any
         # length is one query.
@@ -672,6 +676,11 @@ class CampaignAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
     def _figure(self, campaign: Campaign, name: str) -> str:
         result = self._pacing(campaign)
         return "—" if result is None else dict(pacing_figures(result))[name]
+
+    # A method, not the relation: Django keeps a relation's cell on one line.
+    @admin.display(description="sponsor", ordering="sponsor__name")
+    def sponsor_name(self, campaign: Campaign) -> str:
+        return campaign.sponsor.name
 
     @admin.display(description="state")
     def state(self, campaign: Campaign):
@@ -763,7 +772,7 @@ class CreativeAdmin(CreativePreviewMixin, PauseResumeActionsMixin, admin.ModelAd
     list_display = [
         "preview",
         "name",
-        "campaign",
+        "campaign_name",
         "sponsor",
         "kind",
         "state",
@@ -788,6 +797,9 @@ class CreativeAdmin(CreativePreviewMixin, PauseResumeActionsMixin, admin.ModelAd
         ("Where it shows", {"fields": ["slots", "include_topics", "exclude_topics"]}),
     ]
 
+    class Media:
+        css = {"all": ["sponsors/admin/inventory.css"]}
+
     def get_queryset(self, request):
         return (
             super()
@@ -797,7 +809,12 @@ class CreativeAdmin(CreativePreviewMixin, PauseResumeActionsMixin, admin.ModelAd
 
     @admin.display(description="creative")
     def preview(self, creative: Creative):
-        return _thumbnail(creative)
+        return _thumbnail(creative, width=160)
+
+    # A method, not the relation: Django keeps a relation's cell on one line.
+    @admin.display(description="campaign", ordering="campaign__name")
+    def campaign_name(self, creative: Creative) -> str:
+        return creative.campaign.name
 
     @admin.display(description="sponsor", ordering="campaign__sponsor__name")
     def sponsor(self, creative: Creative) -> str:
