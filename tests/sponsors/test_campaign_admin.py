@@ -362,6 +362,15 @@ def test_creatives_edited_on_the_campaign_page_are_served_on_the_next_decision(
     served = api_client.get("/api/v1/ads/?slots=sidebar").json()["slots"]["sidebar"]
     assert served["text"]["headline"] == "New"
 
+    # Its slots are saved after the creative: the next decision serves them too.
+    strip = SlotFactory(key="strip")
+    data["creatives-0-slots"] = [str(strip.pk)]
+    response = admin_client.post(campaign_page(campaign), data)
+    assert response.status_code == 302, response.context["errors"]
+    served = api_client.get("/api/v1/ads/?slots=sidebar,strip").json()["slots"]
+    assert served["sidebar"] is None
+    assert served["strip"]["text"]["headline"] == "New"
+
 
 def test_a_creative_added_inline_follows_the_creative_forms_rules(admin_client, api_client):
     slot = SlotFactory(
