@@ -271,6 +271,7 @@ def chart_series(report: DeliveryReport) -> ChartSeries:
     """A day (or hour) report as the delivery chart draws it: one point per local day from
     its start to its end (per hour for an hour report), days with nothing counted at 0."""
     group_by = report["group_by"]
+    rows: list[dict[str, Any] | None]  # None: a day with nothing counted
     if group_by == "day":
         by_day = {row["day"]: row for row in report["rows"]}
         days = (report["end"] - report["start"]).days + 1
@@ -279,8 +280,8 @@ def chart_series(report: DeliveryReport) -> ChartSeries:
         labels = [day.isoformat() for day in keys]
     elif group_by == "hour":
         zone = ZoneInfo(report["time_zone"])
-        rows = report["rows"]
-        labels = [row["hour"].astimezone(zone).strftime("%Y-%m-%d %H:%M") for row in rows]
+        rows = list(report["rows"])
+        labels = [row["hour"].astimezone(zone).strftime("%Y-%m-%d %H:%M") for row in report["rows"]]
     else:
         raise ValueError("a chart is drawn from a day or hour report")
     return {
