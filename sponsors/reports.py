@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from sponsors.counters import display_zone as display_zone  # re-exported: reports' days
 from sponsors.models import (
+    Campaign,
     Creative,
     DailyDeliveryCounter,
     DailyUncountedCounter,
@@ -457,6 +458,48 @@ def delivery_report(
     }
 
 
+# What a campaign's page reports when its days to date are more than one report may cover.
+CAMPAIGN_RECENT_DAYS = 30
+
+
+def campaign_days(
+    *, campaign: Campaign, now: dt.datetime, zone: ZoneInfo
+) -> tuple[dt.date, dt.date] | None:
+    """The local days a campaign's page reports: from its first day to today, or to its last
+    day once it has ended; the last ``CAMPAIGN_RECENT_DAYS`` of them when they are more than
+    ``MAX_REPORT_DAYS`` (an open-ended house campaign). None before its first day."""
+    first = campaign.starts_at.astimezone(zone).date()
+    last = now.astimezone(zone).date()
+    if campaign.ends_at is not None:
+        # The end is the first instant it no longer serves: a campaign ending at midnight
+        # ended with the day before.
+        ended = (campaign.ends_at - dt.timedelta(microseconds=1)).astimezone(zone).date()
+        last = min(last, ended)
+    if last < first:
+        return None
+    if (last - first).days + 1 > MAX_REPORT_DAYS:
+        first = last - dt.timedelta(days=CAMPAIGN_RECENT_DAYS - 1)
+    return first, last
+
+
+def campaign_report(
+    *, campaign: Campaign, now: dt.datetime, zone: ZoneInfo | None = None
+) -> DeliveryReport | None:
+    """The campaign's delivery by local day over :func:`campaign_days` (three queries); None
+    before its first day."""
+    zone = zone or display_zone()
+    days = campaign_days(campaign=campaign, now=now, zone=zone)
+    if days is None:
+        return None
+    return delivery_report(
+        start=days[0],
+        end=days[1],
+        group_by="day",
+        filters=ReportFilters(campaign=campaign.pk),
+        zone=zone,
+    )
+
+
 # -- the chart
 
 
@@ -504,6 +547,23 @@ def period_label(period: str, key: Any, zone: ZoneInfo) -> str:
 
 
 def chart_series(report: DeliveryReport) -> ChartSeries:
+    """A day (or hour) report as the delivery chart draws it: one point per local day from
+    its start to its end (per hour for an hour report), days with nothing counted at 0."""
+    group_by = report["group_by"]
+    rows: list[dict[str, Any] | None]  # None: a day with nothing counted
+    if group_by == "day":
+        by_day = {row["day"]: row for row in report["rows"]}
+        days = (report["end"] - report["start"]).days + 1
+        keys: list[Any] = [report["start"] + dt.timedelta(days=n) for n in range(days)]
+        rows = [by_day.get(day) for day in keys]
+        labels = [day.isoformat() for day in keys]
+    elif group_by == "hour":
+        zone = ZoneInfo(report["time_zone"])
+        rows = list(report["rows"])
+        labels = [row["hour"].astimezone(zone).strftime("%Y-%m-%d %H:%M") for row in report["rows"]]
+    else:
+        raise ValueError("a chart is drawn from a day or hour report")
+
     """An hour, day, week or month report as the delivery chart draws it: one point per
     period from its start to its end, periods with nothing counted at 0."""
     period = report["group_by"]

@@ -77,7 +77,8 @@ def test_campaign_list_shows_state_delivery_and_cap(admin_client):
     html = admin_client.get("/admin/sponsors/campaign/").content.decode()
     assert "Cloud launch" in html
     assert "Live" in html
-    assert "250 / 1,000" in html
+    assert '<td class="field-delivered_count">250</td>' in html
+    assert '<td class="field-goal">1,000</td>' in html
     assert "3 per day" in html
 
 
@@ -287,10 +288,15 @@ def test_slot_preview_explains_what_serves_and_why_the_rest_does_not(admin_clien
     assert "One decision now served" in html
 
     # Another page and time: nothing targeted qualifies, the house creative serves.
-    later = (NOW + dt.timedelta(days=40)).strftime("%Y-%m-%d %H:%M")
+    later = NOW + dt.timedelta(days=40)
     response = admin_client.get(
         "/admin/sponsors/slot/preview/",
-        {"slot": slot.pk, "topics": [microsoft.pk], "at": later},
+        {
+            "slot": slot.pk,
+            "topics": [microsoft.pk],
+            "at_0": later.strftime("%Y-%m-%d"),
+            "at_1": later.strftime("%H:%M"),
+        },
     )
     explanation = response.context["explanation"]
     reasons = {v.creative.name: v.reason for v in explanation.verdicts}
@@ -302,7 +308,8 @@ def test_slot_preview_explains_what_serves_and_why_the_rest_does_not(admin_clien
 def test_slot_preview_reports_bad_input_as_form_errors(admin_client):
     SlotFactory(key="sidebar")
     response = admin_client.get(
-        "/admin/sponsors/slot/preview/", {"slot": "999", "at": "not a time", "viewer": "a b"}
+        "/admin/sponsors/slot/preview/",
+        {"slot": "999", "at_0": "2026-12-01", "at_1": "not a time", "viewer": "a b"},
     )
     assert response.status_code == 200
     errors = response.context["form"].errors
