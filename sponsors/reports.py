@@ -547,23 +547,6 @@ def period_label(period: str, key: Any, zone: ZoneInfo) -> str:
 
 
 def chart_series(report: DeliveryReport) -> ChartSeries:
-    """A day (or hour) report as the delivery chart draws it: one point per local day from
-    its start to its end (per hour for an hour report), days with nothing counted at 0."""
-    group_by = report["group_by"]
-    rows: list[dict[str, Any] | None]  # None: a day with nothing counted
-    if group_by == "day":
-        by_day = {row["day"]: row for row in report["rows"]}
-        days = (report["end"] - report["start"]).days + 1
-        keys: list[Any] = [report["start"] + dt.timedelta(days=n) for n in range(days)]
-        rows = [by_day.get(day) for day in keys]
-        labels = [day.isoformat() for day in keys]
-    elif group_by == "hour":
-        zone = ZoneInfo(report["time_zone"])
-        rows = list(report["rows"])
-        labels = [row["hour"].astimezone(zone).strftime("%Y-%m-%d %H:%M") for row in report["rows"]]
-    else:
-        raise ValueError("a chart is drawn from a day or hour report")
-
     """An hour, day, week or month report as the delivery chart draws it: one point per
     period from its start to its end, periods with nothing counted at 0."""
     period = report["group_by"]
@@ -572,7 +555,7 @@ def chart_series(report: DeliveryReport) -> ChartSeries:
     zone = ZoneInfo(report["time_zone"])
     by_key = {row[period]: row for row in report["rows"]}
     keys = period_keys(period, report["start"], report["end"], zone)
-    rows = [by_key.get(key) for key in keys]
+    rows: list[dict[str, Any] | None] = [by_key.get(key) for key in keys]  # None: nothing
     return {
         "labels": [period_label(period, key, zone) for key in keys],
         "impressions": [row["impressions"] if row else 0 for row in rows],
