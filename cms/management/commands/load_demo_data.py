@@ -12,6 +12,7 @@ DEMO_LOADERS = [
     "sponsors.demo_countdowns.load",
     "sponsors.demo_ads.load",
     "sponsors.demo_counts.load",
+    "sponsors.demo_partner.load",
 ]
 
 
