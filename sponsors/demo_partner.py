@@ -32,7 +32,7 @@ def _hourly(
         daylight = 0.35 + 0.65 * max(0.0, math.sin(math.pi * (hour.hour - 5) / 16))
         weekend = 0.7 if hour.weekday() >= 5 else 1.0
         impressions = int(per_hour * daylight * weekend * rng.uniform(0.75, 1.25))
-        clicks = sum(1 for _ in range(impressions) if rng.random() < ctr)
+        clicks = round(impressions * ctr * rng.uniform(0.5, 1.5))
         if impressions:
             yield hour, impressions, clicks
         hour += dt.timedelta(hours=1)
@@ -74,7 +74,7 @@ def load(*, admin_password: str) -> list[str]:
                 include=("tiktok",),
                 slots=[slots["article-sidebar"]],
             ),
-            38.0,
+            380.0,
             0.012,
         ),
         (
@@ -88,7 +88,7 @@ def load(*, admin_password: str) -> list[str]:
                 include=("tiktok",),
                 slots=[slots["leaderboard"]],
             ),
-            60.0,
+            600.0,
             0.004,
         ),
         (
@@ -102,7 +102,7 @@ def load(*, admin_password: str) -> list[str]:
                 click_url="https://business.reelhouse.example/creator-week",
                 slots=[slots["article-sidebar"]],
             ),
-            25.0,
+            250.0,
             0.009,
         ),
     ]
