@@ -1,9 +1,11 @@
-"""Demo campaigns of the demo partner's sponsor (Reelhouse) and what they delivered, so its
-report at /partners/report/ has something to show.
+"""Demo campaigns of the demo partner's sponsor (Reelhouse), so its report at
+/partners/report/ has something to show.
 
-A live campaign (a sidebar and a leaderboard banner aimed at the TikTok topic) and one that
-ended three weeks ago, with hourly impressions and clicks since each started. Deterministic
-(seeded) and safe to run again: these creatives' counters are replaced, not added to.
+A live campaign (a sidebar and a leaderboard banner aimed at the TikTok topic), whose
+delivery ``sponsors.demo_counts`` writes as it does for every live demo campaign (so this
+loader runs before it), and one that ended three weeks ago, whose hourly impressions and
+clicks are written here, with their daily rollups. Deterministic (seeded) and safe to run
+again: the ended campaign's counters are replaced, not added to.
 """
 
 from __future__ import annotations
@@ -16,8 +18,16 @@ from collections.abc import Iterator
 from django.db import transaction
 from django.utils import timezone
 
+from sponsors.counters import hour_of, upsert_delivery
 from sponsors.demo_ads import _campaign, _creative
-from sponsors.models import Campaign, Creative, DeliveryCounter, Slot, Sponsor
+from sponsors.models import (
+    Campaign,
+    Creative,
+    DailyDeliveryCounter,
+    DeliveryCounter,
+    Slot,
+    Sponsor,
+)
 
 SPONSOR_SLUG = "reelhouse"  # sponsors.demo: the demo partner login's sponsor
 
@@ -62,68 +72,49 @@ def load(*, admin_password: str) -> list[str]:
         ends_at=now - dt.timedelta(days=21),
         tier=Campaign.Tier.STANDARD,
     )
-    creatives: list[tuple[Creative, float, float]] = [
-        (
-            _creative(
-                live,
-                "Sidebar: sound-on stories",
-                kind=Creative.Kind.IMAGE,
-                image=("Reelhouse: sound on", (300, 250), ((255, 0, 80), (0, 180, 190))),
-                alt_text="Reelhouse for Business: stories made for sound on",
-                click_url="https://business.reelhouse.example/sound-on?utm_source=sidebar",
-                include=("tiktok",),
-                slots=[slots["article-sidebar"]],
-            ),
-            380.0,
-            0.012,
-        ),
-        (
-            _creative(
-                live,
-                "Leaderboard: made for sound-on",
-                kind=Creative.Kind.IMAGE,
-                image=("Reelhouse for Business", (728, 90), ((20, 20, 20), (255, 0, 80))),
-                alt_text="Reelhouse for Business: reach people who watch with the sound on",
-                click_url="https://business.reelhouse.example/?utm_source=leaderboard",
-                include=("tiktok",),
-                slots=[slots["leaderboard"]],
-            ),
-            600.0,
-            0.004,
-        ),
-        (
-            _creative(
-                ended,
-                "Sidebar: creator week",
-                kind=Creative.Kind.TEXT,
-                headline="Creator week on Reelhouse",
-                body="Seven days of live workshops for brands.",
-                cta_label="Join in",
-                click_url="https://business.reelhouse.example/creator-week",
-                slots=[slots["article-sidebar"]],
-            ),
-            250.0,
-            0.009,
-        ),
-    ]
+    _creative(
+        live,
+        "Sidebar: sound-on stories",
+        kind=Creative.Kind.IMAGE,
+        image=("Reelhouse: sound on", (300, 250), ((255, 0, 80), (0, 180, 190))),
+        alt_text="Reelhouse for Business: stories made for sound on",
+        click_url="https://business.reelhouse.example/sound-on?utm_source=sidebar",
+        include=("tiktok",),
+        slots=[slots["article-sidebar"]],
+    )
+    _creative(
+        live,
+        "Leaderboard: made for sound-on",
+        kind=Creative.Kind.IMAGE,
+        image=("Reelhouse for Business", (728, 90), ((20, 20, 20), (255, 0, 80))),
+        alt_text="Reelhouse for Business: reach people who watch with the sound on",
+        click_url="https://business.reelhouse.example/?utm_source=leaderboard",
+        include=("tiktok",),
+        slots=[slots["leaderboard"]],
+    )
+    sidebar = slots["article-sidebar"]
+    creative = _creative(
+        ended,
+        "Sidebar: creator week",
+        kind=Creative.Kind.TEXT,
+        headline="Creator week on Reelhouse",
+        body="Seven days of live workshops for brands.",
+        cta_label="Join in",
+        click_url="https://business.reelhouse.example/creator-week",
+        slots=[sidebar],
+    )
+    DeliveryCounter.objects.filter(creative=creative).delete()
+    DailyDeliveryCounter.objects.filter(creative=creative).delete()
     rng = random.Random(2026)
-    DeliveryCounter.objects.filter(creative__in=[creative for creative, _, _ in creatives]).delete()
-    rows = []
-    for creative, per_hour, ctr in creatives:
-        campaign = creative.campaign
-        end = min(now, campaign.ends_at or now)
-        slot = creative.slots.get()
+    counts = {
+        (hour_of(hour), creative.pk, sidebar.pk): (impressions, clicks)
         for hour, impressions, clicks in _hourly(
-            rng, start=campaign.starts_at, end=end, per_hour=per_hour, ctr=ctr
-        ):
-            rows.append(
-                DeliveryCounter(
-                    hour=hour, creative=creative, slot=slot, impressions=impressions, clicks=clicks
-                )
-            )
-    DeliveryCounter.objects.bulk_create(rows, batch_size=500)
-    impressions = sum(row.impressions for row in rows)
+            rng, start=ended.starts_at, end=ended.ends_at or now, per_hour=150, ctr=0.009
+        )
+    }
+    upsert_delivery(counts)  # hourly rows and their daily rollups
+    impressions = sum(i for i, _ in counts.values())
     return [
-        f"{impressions:,} demo impressions for {sponsor.name}'s campaigns: its partner login "
-        "sees them at http://127.0.0.1:8000/partners/report/."
+        f"{sponsor.name}'s campaigns (its partner login's report: "
+        f"http://127.0.0.1:8000/partners/report/), {impressions:,} impressions for the ended one."
     ]

@@ -1,6 +1,7 @@
 """A sponsor's own report, for its partner logins (``/partners/report/``).
 
-For a range of local days (the display time zone's, ``sponsors.reports.display_zone()``):
+For a range of local days (the display time zone's, ``sponsors.reports.display_zone()``, the
+days the daily rollups are counted by):
 its campaigns' billable impressions, clicks and CTR by day, per campaign and in total,
 with the chart series and a CSV of the same figures; and the reads of the articles it
 sponsors, by article and day.
@@ -22,8 +23,8 @@ What a partner sees, and what it never sees
 
 The totals and the chart are the staff delivery report's own (``delivery_report`` filtered
 by the sponsor), so a partner and ad-ops read the same numbers; the split by campaign and
-day is one grouped query over the same counters. A page costs a fixed number of queries
-whatever the number of campaigns, articles or days.
+day is one grouped query over the daily rollups of the same counters. A page costs a fixed
+number of queries whatever the number of campaigns, articles or days.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
@@ -53,7 +53,7 @@ from cms.models import Article
 from sponsors.models import (
     ArticleReadCounter,
     Campaign,
-    DeliveryCounter,
+    DailyDeliveryCounter,
     Partner,
     Sponsor,
     Sponsorship,
@@ -88,16 +88,14 @@ def report_partner(user: Any) -> Partner | None:
     return partner
 
 
-def today(*, zone: ZoneInfo | None = None, now: dt.datetime | None = None) -> dt.date:
+def today(*, now: dt.datetime | None = None) -> dt.date:
     """Today in the display time zone."""
-    return timezone.localtime(now or timezone.now(), zone or display_zone()).date()
+    return timezone.localtime(now or timezone.now(), display_zone()).date()
 
 
-def default_range(
-    *, zone: ZoneInfo | None = None, now: dt.datetime | None = None
-) -> tuple[dt.date, dt.date]:
+def default_range(*, now: dt.datetime | None = None) -> tuple[dt.date, dt.date]:
     """The last ``DEFAULT_DAYS`` local days, today included."""
-    last = today(zone=zone, now=now)
+    last = today(now=now)
     return last - dt.timedelta(days=DEFAULT_DAYS - 1), last
 
 
@@ -105,11 +103,9 @@ def _long(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def check_range(
-    start: dt.date, end: dt.date, *, zone: ZoneInfo | None = None, now: dt.datetime | None = None
-) -> None:
+def check_range(start: dt.date, end: dt.date, *, now: dt.datetime | None = None) -> None:
     """Raise ``ValidationError`` (coded, per field) unless ``start``..``end`` may be reported."""
-    latest = today(zone=zone, now=now) + dt.timedelta(days=MAX_DAYS_AHEAD)
+    latest = today(now=now) + dt.timedelta(days=MAX_DAYS_AHEAD)
     errors: dict[str, ValidationError] = {}
     for name, day in (("start", start), ("end", end)):
         if not FIRST_DATE <= day <= latest:
@@ -242,18 +238,18 @@ def campaign_delivery(
     end: dt.date,
     campaigns: Sequence[Campaign] | None = None,
     campaign: Campaign | None = None,
-    zone: ZoneInfo | None = None,
     now: dt.datetime | None = None,
 ) -> Delivery:
-    """``sponsor``'s billable delivery from ``start`` to ``end`` (local days, inclusive): per
-    campaign and in total, by day, and the chart series of the total.
+    """``sponsor``'s billable delivery from ``start`` to ``end`` (the display zone's days,
+    inclusive): per campaign and in total, by day, and the chart series of the total.
 
     ``campaigns``: ``sponsor_campaigns(sponsor)`` if the caller already has it (saves its
     query). ``campaign``: report that one only; it must be the sponsor's (``ValueError``).
     Four queries (five without ``campaigns``), whatever the range or the campaigns: the staff
-    report's three and the split by campaign and day.
+    report's three and the split by campaign and day, read from the daily rollups (written
+    with the hourly counters, by the same days).
     """
-    zone = zone or display_zone()
+    zone = display_zone()
     now = now or timezone.now()
     own = list(campaigns) if campaigns is not None else sponsor_campaigns(sponsor)
     if any(c.sponsor_id != sponsor.pk for c in own):
@@ -268,21 +264,20 @@ def campaign_delivery(
         filters=ReportFilters(sponsor=sponsor.slug, campaign=campaign.pk if campaign else None),
         zone=zone,
     )
-    counters = DeliveryCounter.objects.filter(
-        hour__gte=first, hour__lt=after, creative__campaign__sponsor=sponsor
+    counters = DailyDeliveryCounter.objects.filter(
+        day__gte=start, day__lte=end, creative__campaign__sponsor=sponsor
     )
     if campaign is not None:
         counters = counters.filter(creative__campaign=campaign)
     by_campaign_day: dict[int, dict[dt.date, Figures]] = defaultdict(dict)
     rows = (
-        counters.annotate(local_day=TruncDate("hour", tzinfo=zone))
-        .values("creative__campaign_id", "local_day")
-        .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"))
+        counters.values("creative__campaign_id", "day")
+        .annotate(n_impressions=Sum("impressions"), n_clicks=Sum("clicks"))
         .order_by()
     )
     for row in rows:
-        by_campaign_day[row["creative__campaign_id"]][row["local_day"]] = Figures(
-            row["impressions"] or 0, row["clicks"] or 0
+        by_campaign_day[row["creative__campaign_id"]][row["day"]] = Figures(
+            row["n_impressions"] or 0, row["n_clicks"] or 0
         )
 
     days = _days(start, end)
@@ -336,17 +331,12 @@ def _sum(rows: Iterable[Figures]) -> Figures:
     return Figures(impressions, clicks)
 
 
-def article_reads(
-    *,
-    sponsor: Sponsor,
-    start: dt.date,
-    end: dt.date,
-    zone: ZoneInfo | None = None,
-) -> Reads:
+def article_reads(*, sponsor: Sponsor, start: dt.date, end: dt.date) -> Reads:
     """Reads of the articles ``sponsor`` sponsors (a sponsorship of the article itself), in
     the hours that sponsorship was open, from ``start`` to ``end`` (local days, inclusive),
-    by article and day. Two queries, whatever the articles or the range."""
-    zone = zone or display_zone()
+    by article and day (the display zone's days). Two queries, whatever the articles or the
+    range."""
+    zone = display_zone()
     first, after = local_range(start, end, zone)
     sponsorships = Sponsorship.objects.filter(sponsor=sponsor, article__isnull=False)
     open_in_hour = sponsorships.filter(
@@ -401,11 +391,9 @@ def partner_report(
     end: dt.date,
     campaigns: Sequence[Campaign] | None = None,
     campaign: Campaign | None = None,
-    zone: ZoneInfo | None = None,
     now: dt.datetime | None = None,
 ) -> PartnerReport:
     """The whole report: ``campaign_delivery`` and ``article_reads`` for the same days."""
-    zone = zone or display_zone()
     return PartnerReport(
         sponsor=sponsor,
         delivery=campaign_delivery(
@@ -414,10 +402,9 @@ def partner_report(
             end=end,
             campaigns=campaigns,
             campaign=campaign,
-            zone=zone,
             now=now,
         ),
-        reads=article_reads(sponsor=sponsor, start=start, end=end, zone=zone),
+        reads=article_reads(sponsor=sponsor, start=start, end=end),
     )
 
 

@@ -17,14 +17,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from sponsors import partner_reports
-from sponsors.models import (
-    ArticleReadCounter,
-    DeliveryCounter,
-    Event,
-    Reason,
-    Sponsor,
-    UncountedCounter,
-)
+from sponsors.counters import hour_of, upsert_apart, upsert_delivery
+from sponsors.models import ArticleReadCounter, Event, Reason, Sponsor
 from sponsors.reports import ReportFilters, delivery_report
 from tests.cms.factories import ArticleFactory, TopicFactory
 from tests.sponsors.factories import PartnerFactory, SponsorFactory, SponsorshipFactory
@@ -58,14 +52,15 @@ def at(day: str, time: str = "12:00") -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
-def count(creative, hour, impressions, clicks=0, slot=None):
-    return DeliveryCounter.objects.create(
-        hour=hour,
-        creative=creative,
-        slot=slot or creative.slots.get(),
-        impressions=impressions,
-        clicks=clicks,
-    )
+def count(creative, hour, impressions, clicks=0):
+    """Billable counts as tracking writes them: the hourly row and its daily rollup."""
+    upsert_delivery({(hour_of(hour), creative.pk, creative.slots.get().pk): (impressions, clicks)})
+
+
+def bots(creative, hour, n):
+    """Bot impressions, counted apart as tracking does."""
+    slot = creative.slots.get()
+    upsert_apart({(hour_of(hour), Event.IMPRESSION, Reason.BOT, creative.pk, slot.pk, 0): n})
 
 
 def read(article, hour, reads):
@@ -96,14 +91,7 @@ def world():
     count(spring_1, dt.datetime(2026, 11, 2, 4, tzinfo=dt.UTC), 60, 2)
     count(spring_1, dt.datetime(2026, 11, 1, 3, tzinfo=dt.UTC), 7)  # 31 Oct, 23:00 EDT
     # Not billable: never shown to the partner.
-    UncountedCounter.objects.create(
-        hour=at("2026-11-18"),
-        event=Event.IMPRESSION,
-        reason=Reason.BOT,
-        creative_id=spring_1.pk,
-        slot_id=slot.pk,
-        count=424_242,
-    )
+    bots(spring_1, at("2026-11-18"), 424_242)
     topic = TopicFactory(name="Video")
     a_article = ArticleFactory(headline="Acme on sound-on video", topics=[topic])
     SponsorshipFactory(sponsor=a, article=a_article, starts_at=at("2026-11-10", "00:00"))
@@ -117,14 +105,7 @@ def world():
     )
     hidden = CreativeFactory(campaign=launch, name="Hidden creative", slots=[slot])
     count(hidden, at("2026-11-18", "09:00"), B_IMPRESSIONS, B_CLICKS)
-    UncountedCounter.objects.create(
-        hour=at("2026-11-18"),
-        event=Event.IMPRESSION,
-        reason=Reason.BOT,
-        creative_id=hidden.pk,
-        slot_id=slot.pk,
-        count=B_BOTS,
-    )
+    bots(hidden, at("2026-11-18"), B_BOTS)
     b_article = ArticleFactory(headline="The classified headline")
     SponsorshipFactory(sponsor=b, article=b_article)
     read(b_article, at("2026-11-18"), B_READS)
@@ -506,6 +487,7 @@ def test_csv_cells_that_look_like_formulas_stay_text(client, partner_a, world):
 def grow(world, campaigns: int, days: int) -> None:
     """More campaigns, creatives, counters and sponsored articles for sponsor A."""
     slot = SlotFactory(key="leaderboard")
+    delivered, reads = {}, []
     for n in range(campaigns):
         campaign = CampaignFactory(
             sponsor=world["a"], starts_at=NOW - days * DAY, ends_at=NOW + DAY
@@ -514,8 +496,11 @@ def grow(world, campaigns: int, days: int) -> None:
         article = ArticleFactory()
         SponsorshipFactory(sponsor=world["a"], article=article)
         for day in range(days):
-            count(creative, NOW - day * DAY - HOUR, 100 + n, n)
-            read(article, NOW - day * DAY - HOUR, 3)
+            hour = NOW - day * DAY - HOUR
+            delivered[(hour_of(hour), creative.pk, slot.pk)] = (100 + n, n)
+            reads.append(ArticleReadCounter(hour=hour, article=article, reads=3))
+    upsert_delivery(delivered)
+    ArticleReadCounter.objects.bulk_create(reads)
 
 
 def test_page_queries_do_not_grow_with_campaigns_articles_or_days(
