@@ -1,19 +1,25 @@
-"""Server-rendered pages for partners: sign in, see your submissions, "Add your own content +".
+"""Server-rendered pages for partners: sign in, see your submissions, "Add your own content +",
+and the sponsor's own report.
 
 The form page calls the same service as ``POST /api/v1/submissions/`` (``cms.submissions``),
-so sanitizing, the rate limit and who may submit are the same for both.
+so sanitizing, the rate limit and who may submit are the same for both. The report's figures
+come from ``sponsors.partner_reports``, always for the partner's own sponsor.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
 
 from cms.images import SafeImageFormField
 from cms.models import Topic
@@ -24,6 +30,8 @@ from cms.submissions import (
     plain_html,
     submission_create,
 )
+from sponsors import partner_reports
+from sponsors.models import Partner
 from sponsors.sponsorships import partner_can_submit, partner_for
 
 LOGIN_URL = reverse_lazy("partners:login")
@@ -66,6 +74,75 @@ def _partner_or_403(request):
     if not partner_can_submit(partner):
         raise PermissionDenied("Only active partner accounts can submit content.")
     return partner
+
+
+class ReportForm(forms.Form):
+    """The report's dates and campaign; only the sponsor's own campaigns are choices."""
+
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    campaign = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Campaign"
+    )
+
+    def __init__(self, data, *, campaigns):
+        # Missing or empty dates are the default range, shown in the form as such.
+        data = data.copy()
+        for name, default in zip(("start", "end"), partner_reports.default_range(), strict=True):
+            if not data.get(name):
+                data[name] = default.isoformat()
+        super().__init__(data)
+        self.campaigns = {campaign.pk: campaign for campaign in campaigns}
+        self.fields["campaign"].choices = [("", "All campaigns")] + [
+            (campaign.pk, campaign.name) for campaign in campaigns
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if not self.has_error("start") and not self.has_error("end"):
+            try:
+                partner_reports.check_range(data["start"], data["end"])
+            except ValidationError as error:
+                for name, errors in error.error_dict.items():
+                    self.add_error(name, errors)
+        return data
+
+    def query(self) -> str:
+        """The query string of this report (for its CSV links)."""
+        data = self.cleaned_data
+        params = {"start": data["start"].isoformat(), "end": data["end"].isoformat()}
+        if data["campaign"]:
+            params["campaign"] = str(data["campaign"])
+        return urlencode(params)
+
+    def report_args(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "start": data["start"],
+            "end": data["end"],
+            "campaign": self.campaigns.get(data["campaign"]) if data["campaign"] else None,
+        }
+
+
+def _report_partner_or_403(request) -> Partner:
+    partner = partner_reports.report_partner(request.user)
+    if partner is None:
+        raise PermissionDenied("Only active partner accounts can see a sponsor's report.")
+    return partner
+
+
+def _report_form(request):
+    """The partner (or 403), the sponsor's campaigns and the bound form."""
+    partner = _report_partner_or_403(request)
+    campaigns = partner_reports.sponsor_campaigns(partner.sponsor)
+    form = ReportForm(request.GET, campaigns=campaigns)
+    return partner, campaigns, form
+
+
+def _invalid(request, partner, form):
+    return render(
+        request, "cms/partners/report.html", {"partner": partner, "form": form}, status=400
+    )
 
 
 class PartnerLoginView(auth_views.LoginView):
@@ -112,10 +189,69 @@ def submit(request):
     )
 
 
+@never_cache
+@login_required(login_url=LOGIN_URL)
+@require_safe
+def report(request):
+    """The sponsor's campaigns (impressions, clicks, CTR by day, a chart) and article reads."""
+    partner, campaigns, form = _report_form(request)
+    if not form.is_valid():
+        return _invalid(request, partner, form)
+    report = partner_reports.partner_report(
+        sponsor=partner.sponsor, campaigns=campaigns, **form.report_args()
+    )
+    return render(
+        request,
+        "cms/partners/report.html",
+        {"partner": partner, "form": form, "report": report, "query": form.query()},
+    )
+
+
+def _csv_response(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@never_cache
+@login_required(login_url=LOGIN_URL)
+@require_safe
+def report_delivery_csv(request):
+    """The report's campaign figures, one row per day and campaign."""
+    partner, campaigns, form = _report_form(request)
+    if not form.is_valid():
+        return _invalid(request, partner, form)
+    args = form.report_args()
+    delivery = partner_reports.campaign_delivery(
+        sponsor=partner.sponsor, campaigns=campaigns, **args
+    )
+    name = f"{partner.sponsor.slug}-delivery-{args['start']}-{args['end']}.csv"
+    return _csv_response(partner_reports.delivery_csv(delivery), name)
+
+
+@never_cache
+@login_required(login_url=LOGIN_URL)
+@require_safe
+def report_reads_csv(request):
+    """The reads of the sponsor's articles, one row per day and article."""
+    partner, _, form = _report_form(request)
+    if not form.is_valid():
+        return _invalid(request, partner, form)
+    args = form.report_args()
+    reads = partner_reports.article_reads(
+        sponsor=partner.sponsor, start=args["start"], end=args["end"]
+    )
+    name = f"{partner.sponsor.slug}-reads-{args['start']}-{args['end']}.csv"
+    return _csv_response(partner_reports.reads_csv(reads), name)
+
+
 app_name = "partners"
 urlpatterns = [
     path("", home, name="home"),
     path("submit/", submit, name="submit"),
+    path("report/", report, name="report"),
+    path("report/delivery.csv", report_delivery_csv, name="report_delivery_csv"),
+    path("report/reads.csv", report_reads_csv, name="report_reads_csv"),
     path("login/", PartnerLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page=LOGIN_URL), name="logout"),
 ]

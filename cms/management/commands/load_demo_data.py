@@ -11,6 +11,7 @@ DEMO_LOADERS = [
     "sponsors.demo.load",
     "sponsors.demo_countdowns.load",
     "sponsors.demo_ads.load",
+    "sponsors.demo_partner.load",  # before demo_counts, which writes its live delivery
     "sponsors.demo_counts.load",
 ]
 
