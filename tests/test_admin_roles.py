@@ -162,6 +162,10 @@ ALLOWED: dict[str, set[str]] = {
     "sponsors_sponsorship_delete": {SUPER, AD_OPS},
     "sponsors_sponsorship_history": ALL,
     # Partner logins and their API tokens: ad ops (deactivated, not deleted).
+    # The delivery report and its CSV: whoever reads the delivery counts (ad ops).
+    "sponsors_delivery_report": {SUPER, AD_OPS},
+    "sponsors_delivery_report_csv": {SUPER, AD_OPS},
+    "sponsors_deliveryreport_changelist": {SUPER, AD_OPS},  # the same page (the app list's link)
     # The calendar of changes: whoever may view some kind of change sees it (each person only
     # their kinds); a page, not rows: nothing is added, changed or deleted there.
     "sponsors_calendar": ALL,
@@ -271,6 +275,7 @@ def make_objects() -> dict[str, object]:
         "sponsors.partner": PartnerFactory(),
         "sponsors.calendarfeed": feed,
         "sponsors.calendar": feed,
+        "sponsors.deliveryreport": DeliveryCounter.objects.first(),
     }
 
 

@@ -15,7 +15,7 @@ from django.urls import NoReverseMatch, reverse
 
 from sponsors import reports
 from sponsors.admin import inventory
-from sponsors.models import Creative, DeliveryCounter, UncountedCounter
+from sponsors.models import Creative
 from tests.cms.factories import ArticleFactory, TopicFactory
 from tests.images import image_bytes, upload
 from tests.sponsors.factories_ads import (
@@ -25,6 +25,7 @@ from tests.sponsors.factories_ads import (
     SlotFactory,
 )
 from tests.sponsors.factories_countdowns import countdown_with_phases
+from tests.sponsors.reporting import apart, count
 
 pytestmark = pytest.mark.django_db
 
@@ -45,9 +46,7 @@ def campaign_page(campaign) -> str:
 
 
 def deliver(creative, slot, *, impressions, clicks=0, hour=NOW - dt.timedelta(hours=1)):
-    DeliveryCounter.objects.create(
-        hour=hour, creative=creative, slot=slot, impressions=impressions, clicks=clicks
-    )
+    count(hour, creative, slot, impressions, clicks)
 
 
 def ten_day_campaign(name, *, goal=1000, delivered=0, slot=None):
@@ -203,14 +202,7 @@ def test_campaign_page_shows_pacing_totals_bots_apart_and_a_chart_by_day(admin_c
         ("click", "bot", 2),
         ("click", "replayed", 5),
     ):
-        UncountedCounter.objects.create(
-            hour=NOW - dt.timedelta(hours=2),
-            event=event,
-            reason=reason,
-            creative_id=creative.pk,
-            slot_id=slot.pk,
-            count=n,
-        )
+        apart(NOW - dt.timedelta(hours=2), reason, n, creative, slot, event=event)
     other = CreativeFactory(name="Another campaign's strip")  # not in this report
     deliver(other, slot, impressions=999, clicks=99)
 
@@ -332,9 +324,9 @@ def test_campaign_page_query_count_does_not_grow_with_its_creatives(
     ContentType.objects.clear_cache()  # as in a fresh process
     # session, user; the campaign; its creatives, their slots, include and exclude topics
     # (prefetched, and the selected ones labelled from them); the slot choices, once; the
-    # campaign with what it delivered, and its report (rows by day, totals, uncounted);
+    # campaign with what it delivered, and its report by day (billable rows, uncounted rows);
     # the campaign's content type; its sponsor (the selected choice)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         response = admin_client.get(campaign_page(campaign))
     assert response.status_code == 200
     html = response.content.decode()

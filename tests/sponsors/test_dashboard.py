@@ -18,11 +18,12 @@ from cms.models import Article, Submission
 from sponsors import dashboard
 from sponsors.counters import IMPRESSION, TrackedEvent, get_counters, uses_redis
 from sponsors.dashboard import build_dashboard, format_span, is_stale
-from sponsors.models import Campaign, DeliveryCounter, FlushedBatch
+from sponsors.models import Campaign, FlushedBatch
 from tests.cms.factories import ArticleFactory
 from tests.sponsors.factories import SubmissionFactory
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
 from tests.sponsors.factories_countdowns import countdown_with_phases
+from tests.sponsors.reporting import count
 
 pytestmark = pytest.mark.django_db
 needs_redis = pytest.mark.skipif(not uses_redis(), reason="needs Redis (set REDIS_URL)")
@@ -81,12 +82,7 @@ def report_url() -> str | None:
 def deliver(campaign: Campaign, impressions: int) -> None:
     creative = campaign.creatives.first() or CreativeFactory(campaign=campaign)
     slot = creative.slots.first() or SlotFactory()
-    DeliveryCounter.objects.create(
-        hour=NOW.replace(minute=0) - dt.timedelta(hours=1),
-        creative=creative,
-        slot=slot,
-        impressions=impressions,
-    )
+    count(NOW.replace(minute=0) - dt.timedelta(hours=1), creative, slot, impressions)
 
 
 # --- Query count ------------------------------------------------------------------------------
@@ -492,13 +488,14 @@ def test_editors_see_submissions_and_articles_but_no_ad_sections(client, a_bit_o
     assert shown.submissions is not None
 
 
-def test_ad_ops_see_the_ad_sections_but_not_the_editorial_ones(client, a_bit_of_everything):
+def test_ad_ops_see_the_ad_sections_and_articles_but_not_submissions(client, a_bit_of_everything):
     html = home(client, staff("adops", group="Ad ops"))
     titles = " | ".join(section_titles(html))
     for title in AD_SECTIONS:
         assert title in titles
-    for title in EDITORIAL_SECTIONS:
-        assert title not in titles
+    # Ad ops read articles (the ones they sponsor); moderating submissions is the editors'.
+    assert "Articles going live" in titles
+    assert "Submissions waiting for review" not in titles
     assert "Behind 00" in html and "Slot 00" in html
     assert "Partner story" not in html
     assert "Everything in the admin" in html

@@ -508,13 +508,13 @@ def test_page_queries_do_not_grow_with_campaigns_articles_or_days(
 ):
     small = {"start": "2026-11-18", "end": "2026-11-20"}
     # session, user, partner + sponsor, the sponsor's campaigns; the staff delivery report
-    # by day (its rows, its totals, its uncounted events); delivery by campaign and day;
+    # by day (its billable rows, its uncounted rows); delivery by campaign and day;
     # reads by article and day; the sponsored articles.
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         assert client.get(REPORT, small).status_code == 200
     grow(world, campaigns=8, days=90)
     large = {"start": "2026-08-23", "end": "2026-11-20"}
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         response = client.get(REPORT, large)
     assert response.status_code == 200
     html = page_text(response)
@@ -525,15 +525,15 @@ def test_page_queries_do_not_grow_with_campaigns_articles_or_days(
 def test_csv_queries_do_not_grow_with_campaigns_or_days(
     client, partner_a, world, django_assert_num_queries
 ):
-    # session, user, partner + sponsor, campaigns; the staff report (3); by campaign and day.
-    with django_assert_num_queries(8):
+    # session, user, partner + sponsor, campaigns; the staff report (2); by campaign and day.
+    with django_assert_num_queries(7):
         client.get(DELIVERY_CSV, {"start": "2026-11-18", "end": "2026-11-20"})
     # session, user, partner + sponsor, campaigns (the form's choices); reads; articles.
     with django_assert_num_queries(6):
         client.get(READS_CSV, {"start": "2026-11-18", "end": "2026-11-20"})
     grow(world, campaigns=8, days=90)
     large = {"start": "2026-08-23", "end": "2026-11-20"}
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         rows = csv_rows(client.get(DELIVERY_CSV, large))
     assert len(rows) == 10 * 90
     with django_assert_num_queries(6):

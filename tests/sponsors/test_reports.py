@@ -354,9 +354,11 @@ def csv_peak(rows: int) -> int:
 
 
 def test_csv_memory_does_not_grow_with_its_rows():
+    csv_peak(240)  # first use: what is allocated once (query compilation, caches) is not a row's
     small, large = csv_peak(2_400), csv_peak(8_760)
-    # Ten times the rows kept in memory would be ~3.6x; a streamed chunk stays the same.
-    assert large < small * 1.5
+    # The rows kept in memory would be 3.6 times as many (some 2 MB more); a streamed chunk
+    # stays the same, give or take what a run allocates by chance.
+    assert large < small * 1.5 + 200_000
 
 
 # -- the range
