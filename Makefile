@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench e2e clean
+.PHONY: run test lint format bench bench-reports e2e clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ format: $(VENV)/.installed
 # Redis when they answer (BENCH_DATABASE_URL, BENCH_REDIS_URL), wrk at 64 connections.
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Reports benchmark (see README): a year of hourly counters for 200 creatives x 3 slots on
+# PostgreSQL (BENCH_REPORTS_DATABASE_URL), the ad-ops pages and the CSV's memory.
+bench-reports: $(VENV)/.installed
+	$(PY) bench/reports.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3* bench-results

@@ -21,6 +21,7 @@ import os
 import random
 import secrets
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +34,14 @@ SLOTS = ("sitewide-strip", "leaderboard", "article-sidebar")
 DAYS = 365
 PAGE_TARGET_S = 1.0
 MEMORY_FLAT_MB = 20.0
-CSV_SIZES = (1_000, 10_000, 100_000, 1_000_000)
+# (grouping, days) of the CSV memory runs: 200 creatives give 1,000, 10,000, 100,800 and
+# 1,003,200 rows.
+CSV_RUNS = (
+    ("creative_by_day", 5),
+    ("creative_by_day", 50),
+    ("creative_by_hour", 21),
+    ("creative_by_hour", 209),
+)
 
 
 def log(message: str) -> None:
@@ -80,6 +88,7 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    call_command("collectstatic", verbosity=0, interactive=False)  # DEBUG=0: the manifest
 
 
 def year_range() -> tuple[dt.date, dt.date]:
@@ -236,6 +245,15 @@ def measure_pages() -> dict[str, dict]:
         "a year by campaign": timed(
             lambda: delivery_report(start=first, end=last, group_by="campaign")
         ),
+        "the report page, a year by campaign (admin)": timed(
+            lambda: get_page(
+                client,
+                f"/admin/sponsors/deliveryreport/?start={first}&end={last}&group_by=campaign",
+            )
+        ),
+        "the campaign list with pacing (admin)": timed(
+            lambda: get_page(client, "/admin/sponsors/campaign/")
+        ),
         "90 days by day, as chart data": timed(
             lambda: chart_series(
                 delivery_report(start=last - dt.timedelta(days=89), end=last, group_by="day")
@@ -245,11 +263,70 @@ def measure_pages() -> dict[str, dict]:
     return results
 
 
+def rss_mb() -> float:
+    """This process's resident memory now (Linux ``/proc``), in MB."""
+    with open("/proc/self/statm") as statm:
+        resident = int(statm.read().split()[1])
+    return resident * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def csv_child(group_by: str, days: int) -> dict:
+    """In this (fresh) process: stream the CSV of ``days`` local days up to yesterday by
+    ``group_by``; its lines, bytes and time, and the process's resident memory just before
+    and at its highest while streaming (sampled every 1,000 lines)."""
+    from sponsors.reports import report_csv
+
+    _, last = year_range()
+    first = last - dt.timedelta(days=days - 1)
+    warm = report_csv(start=last, end=last, group_by=group_by)
+    sum(len(line) for line in warm)  # imports, connections, compiled queries: not rows
+    before = peak = rss_mb()
+    began = time.perf_counter()
+    lines = size = 0
+    for line in report_csv(start=first, end=last, group_by=group_by):
+        lines += 1
+        size += len(line)
+        if lines % 1000 == 0:
+            peak = max(peak, rss_mb())
+    seconds = time.perf_counter() - began
+    return {
+        "group_by": group_by,
+        "days": days,
+        "rows": lines - 2,  # the header and the totals line
+        "bytes": size,
+        "seconds": seconds,
+        "rss_before_mb": before,
+        "rss_peak_mb": max(peak, rss_mb()),
+    }
+
+
+def measure_csv(group_by: str, days: int) -> dict:
+    """:func:`csv_child` in a fresh process, so each size's peak is its own."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--csv-child", group_by, str(days)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reseed", action="store_true", help="Seed again even if seeded.")
+    parser.add_argument(
+        "--csv-child", nargs=2, metavar=("GROUP_BY", "DAYS"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     url = configure()
+    if args.csv_child:
+        import django
+
+        sys.path.insert(0, str(ROOT))
+        django.setup()
+        print(json.dumps(csv_child(args.csv_child[0], int(args.csv_child[1]))))
+        return 0
     setup_django()
     log(f"database: {url.rsplit('@', 1)[-1]}")
     if args.reseed or not seeded():
@@ -262,6 +339,34 @@ def main() -> int:
         runs = ", ".join(f"{t:.3f}" for t in result["runs_s"])
         log(f"{name}: {result['median_s']:.3f} s (median of {runs})")
         checks.append((f"{name} < {PAGE_TARGET_S:g} s", result["median_s"] < PAGE_TARGET_S))
+    year = measure_csv("creative_by_day", DAYS)
+    log(
+        f"CSV of a year by creative by day: {year['rows']:,} rows, {year['bytes'] / 1e6:.1f} MB "
+        f"in {year['seconds']:.2f} s, resident memory at most {year['rss_peak_mb']:.1f} MB"
+    )
+    sizes = []
+    for group_by, days in CSV_RUNS:
+        run = measure_csv(group_by, days)
+        run["growth_mb"] = run["rss_peak_mb"] - run["rss_before_mb"]
+        sizes.append(run)
+        log(
+            f"CSV {group_by}, {days} days: {run['rows']:,} rows in {run['seconds']:.2f} s, "
+            f"resident at most {run['rss_peak_mb']:.1f} MB (+{run['growth_mb']:.1f} MB streaming)"
+        )
+    peaks = [run["rss_peak_mb"] for run in sizes]
+    spread = max(peaks) - min(peaks)
+    log(
+        f"CSV resident memory at its highest, from {sizes[0]['rows']:,} to "
+        f"{sizes[-1]['rows']:,} rows: "
+        f"{min(peaks):.1f}-{max(peaks):.1f} MB (spread {spread:.1f} MB)"
+    )
+    checks.append(
+        (
+            f"CSV memory flat (peak within {MEMORY_FLAT_MB:g} MB) from "
+            f"{sizes[0]['rows']:,} to {sizes[-1]['rows']:,} rows",
+            spread <= MEMORY_FLAT_MB and sizes[-1]["rows"] >= 1_000_000,
+        )
+    )
     print()
     for label, ok in checks:
         print(f"  {'PASS' if ok else 'FAIL'}  {label}")

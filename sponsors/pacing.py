@@ -18,7 +18,7 @@ from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from sponsors.models import Campaign, DeliveryCounter
+from sponsors.models import Campaign, DailyDeliveryCounter
 
 # Within this share of the expected delivery (either way), a campaign is on track.
 ON_TRACK_BAND = 0.10
@@ -112,9 +112,10 @@ def _due(goal: int, starts: dt.datetime, ends: dt.datetime, now: dt.datetime) ->
 
 def with_delivered(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
     """The campaigns annotated with ``delivered``: their billable impressions so far (one
-    subquery, so a list of any length costs one query)."""
+    subquery, so a list of any length costs one query). Summed from the daily rollups,
+    which hold the same totals as the hourly rows in a 24th of the rows."""
     delivered = (
-        DeliveryCounter.objects.filter(creative__campaign=OuterRef("pk"))
+        DailyDeliveryCounter.objects.filter(creative__campaign=OuterRef("pk"))
         .order_by()
         .values("creative__campaign")
         .annotate(total=Sum("impressions"))

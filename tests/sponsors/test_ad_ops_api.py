@@ -198,7 +198,7 @@ def test_campaigns_show_their_pace_in_the_same_queries(staff, sponsor, django_as
         ends_at=NOW + dt.timedelta(days=5),
     )
     creative = CreativeFactory(campaign=behind, slots=[slot])
-    DeliveryCounter.objects.create(hour=NOW, creative=creative, slot=slot, impressions=200)
+    count(NOW, creative, slot, 200)
     CampaignFactory(sponsor=sponsor, name="No goal")
     # token+user, permissions (user, groups), count, rows with their delivered (a subquery)
     with django_assert_num_queries(5):

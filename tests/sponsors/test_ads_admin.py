@@ -15,6 +15,7 @@ from tests.sponsors.factories_ads import (
     ImageCreativeFactory,
     SlotFactory,
 )
+from tests.sponsors.reporting import count
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ def test_campaign_list_shows_state_delivery_and_cap(admin_client):
     campaign = CampaignFactory(name="Cloud launch", impression_goal=1000, frequency_cap=3)
     creative = CreativeFactory(campaign=campaign)
     slot = SlotFactory(key="sidebar")
-    DeliveryCounter.objects.create(hour=NOW, creative=creative, slot=slot, impressions=250)
+    count(NOW, creative, slot, 250)
     html = admin_client.get("/admin/sponsors/campaign/").content.decode()
     assert "Cloud launch" in html
     assert "Live" in html

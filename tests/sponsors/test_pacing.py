@@ -6,8 +6,9 @@ import pytest
 from django.utils import timezone
 
 from sponsors import pacing
-from sponsors.models import Campaign, DeliveryCounter
+from sponsors.models import Campaign
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
+from tests.sponsors.reporting import count
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 END = START + dt.timedelta(days=10)
@@ -77,12 +78,7 @@ def test_delivered_comes_from_the_counters_in_one_query(django_assert_num_querie
     for campaign, impressions in ((behind, 100), (ahead, 900)):
         creative = CreativeFactory(campaign=campaign, slots=[slot])
         for hour in (1, 2):
-            DeliveryCounter.objects.create(
-                hour=at(0) + dt.timedelta(hours=hour),
-                creative=creative,
-                slot=slot,
-                impressions=impressions // 2,
-            )
+            count(at(0) + dt.timedelta(hours=hour), creative, slot, impressions // 2)
     with django_assert_num_queries(1):
         found = pacing.pacing_by_campaign(
             pacing.with_delivered(Campaign.objects.order_by("pk")), now=at(5)
