@@ -495,6 +495,18 @@ class PreloadedAutocompleteSelectMultiple(AutocompleteSelectMultiple):
         return super().optgroups(name, value, attr) if found is None else found
 
 
+class SlotCheckboxesMixin:
+    """Slots are ticked from a list: no "add another slot" icon, which lands on the list."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "slots" and field is not None:
+            for name in ("can_add_related", "can_change_related", "can_view_related"):
+                if hasattr(field.widget, name):
+                    setattr(field.widget, name, False)
+        return field
+
+
 class CreativeInlineFormSet(BaseInlineFormSet):
     """The campaign page's creative forms, rendered in a number of queries that does not grow
     with the creatives: the slot choices are read once, and the selected topics and countdown
@@ -531,7 +543,7 @@ class CreativeInlineFormSet(BaseInlineFormSet):
         return form
 
 
-class CreativeInline(CreativePreviewMixin, admin.StackedInline):
+class CreativeInline(SlotCheckboxesMixin, CreativePreviewMixin, admin.StackedInline):
     """The campaign's creatives, edited on its page under the rules of the creative's own
     form (slot fit, image size, kinds); saving them bumps the inventory like any save."""
 
@@ -770,7 +782,9 @@ class CampaignAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
 
 
 @admin.register(Creative)
-class CreativeAdmin(CreativePreviewMixin, PauseResumeActionsMixin, admin.ModelAdmin):
+class CreativeAdmin(
+    SlotCheckboxesMixin, CreativePreviewMixin, PauseResumeActionsMixin, admin.ModelAdmin
+):
     form = CreativeAdminForm
     list_display = [
         "preview",
