@@ -18,51 +18,34 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from sponsors.models import Countdown
+from tests.e2e.browser import NEEDS_CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
 WAIT_MS = 30_000
 BEHIND = "Contoso Cloud: media platforms"  # the demo campaign delivering behind its pace
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium"
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture
-def browser_page(tmp_path):
+def browser_page(launch_browser, tmp_path):
     """A Chromium page; on a failure inside the ``with``, a screenshot of it is saved."""
-    sync_api = pytest.importorskip("playwright.sync_api")
 
     @contextlib.contextmanager
     def open_page():
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=[
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                ],
-            )
-            page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-            page.set_default_timeout(WAIT_MS)
-            try:
-                yield page
-            except BaseException as failure:
-                shot = tmp_path / "failure.png"
-                page.screenshot(path=str(shot), full_page=True)
-                raise AssertionError(f"{failure} (screenshot: {shot})") from failure
-            finally:
-                browser.close()
+        browser = launch_browser()
+        page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+        page.set_default_timeout(WAIT_MS)
+        try:
+            yield page
+        except BaseException as failure:
+            shot = tmp_path / "failure.png"
+            page.screenshot(path=str(shot), full_page=True)
+            raise AssertionError(f"{failure} (screenshot: {shot})") from failure
 
     return open_page
 
 
-def test_ad_ops_run_their_day_in_the_admin(live_server, browser_page):
+def test_ad_ops_run_their_day_in_the_admin(seeded, live_server, browser_page):
     # All database work before the browser starts (see tests/e2e/test_countdown_widget.py).
     call_command("load_demo_data", "--admin-password", "pw", stdout=io.StringIO())
     countdown = Countdown.objects.get(slug="lantern-awards-for-marketing")

@@ -5,7 +5,6 @@ without a sideways scroll.
 Set ``E2E_SCREENSHOT_DIR`` to keep a PNG of each page there.
 """
 
-import contextlib
 import datetime as dt
 import os
 from pathlib import Path
@@ -18,6 +17,7 @@ from django.views.static import serve
 from cms import urls
 from sponsors.models import Campaign, DeliveryCounter
 from tests.cms.factories import ArticleFactory, TopicFactory
+from tests.e2e.browser import NEEDS_CHROMIUM
 from tests.sponsors.factories import SponsorFactory
 from tests.sponsors.factories_ads import (
     CampaignFactory,
@@ -27,7 +27,6 @@ from tests.sponsors.factories_ads import (
 )
 from tests.sponsors.factories_countdowns import countdown_with_phases
 
-CHROMIUM = Path("/usr/bin/chromium")
 WIDTH, HEIGHT = 1400, 900
 WAIT_MS = 30_000
 
@@ -40,12 +39,7 @@ SIDEWAYS_SCROLLERS = """
   .map((el) => [el.tagName.toLowerCase(), el.id, el.className, el.scrollWidth, el.clientWidth])
 """
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium"
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture(autouse=True)
@@ -55,30 +49,6 @@ def served_media(media_root, monkeypatch):
     for pattern in urls.urlpatterns:
         if getattr(pattern, "callback", None) is serve:
             monkeypatch.setitem(pattern.default_args, "document_root", media_root)
-
-
-@pytest.fixture
-def launch_browser():
-    """Start Chromium when called: after the test has written its data (Playwright's sync
-    API runs the test in a greenlet where Django would open a second connection)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with contextlib.ExitStack() as stack:
-
-        def launch():
-            playwright = stack.enter_context(sync_api.sync_playwright())
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=[
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                ],
-            )
-            stack.callback(browser.close)
-            return browser
-
-        yield launch
 
 
 def ad_ops_pages() -> dict[str, str]:

@@ -9,25 +9,17 @@ server runs in this process, frozen by time-machine, and the page's clock is Pla
 fake clock, paused and moved on only by the test.
 """
 
-import contextlib
 import datetime as dt
 import json
 import urllib.request
-from pathlib import Path
 
 import pytest
 import time_machine
 
+from tests.e2e.browser import NEEDS_CHROMIUM
 from tests.sponsors.factories_countdowns import countdown_with_phases
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium"
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 HOUR = dt.timedelta(hours=1)
 # Half a second past a whole second, as a real page load would be: the widget rounds the time
@@ -66,33 +58,6 @@ def ms(moment: dt.datetime) -> int:
 def iso(moment: dt.datetime) -> str:
     """``server_time`` as the API writes it."""
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@pytest.fixture
-def launch_browser():
-    """Start Chromium when called: after the test has written its data.
-
-    Playwright's sync API runs the test in a greenlet with its own context, where Django would
-    open a second database connection that nobody closes; so all ORM work comes first.
-    """
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with contextlib.ExitStack() as stack:
-
-        def launch():
-            playwright = stack.enter_context(sync_api.sync_playwright())
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=[
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                ],
-            )
-            stack.callback(browser.close)
-            return browser
-
-        yield launch
 
 
 def open_page(browser, live_server, body: str, *, device_time: dt.datetime | None = None):

@@ -1,0 +1,55 @@
+"""What the browser tests share: Debian's Chromium, started by Playwright when a test asks."""
+
+import contextlib
+
+import pytest
+
+from tests.e2e.browser import CHROMIUM, FLAGS
+
+
+@pytest.fixture
+def launch_browser():
+    """Start Chromium when called: after the test has written its data.
+
+    Playwright's sync API runs the test in a greenlet with its own context, where Django would
+    open a second database connection that nobody closes; so all ORM work comes first.
+    """
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with contextlib.ExitStack() as stack:
+
+        def launch():
+            playwright = stack.enter_context(sync_api.sync_playwright())
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+            stack.callback(browser.close)
+            return browser
+
+        yield launch
+
+
+# The migrations that write data every install starts with (all idempotent: get_or_create):
+# the groups with their permissions, the disclosure labels; in order.
+SEED_MIGRATIONS = [
+    ("cms", "0002_editors_group"),
+    ("sponsors", "0002_sponsorships"),
+    ("cms", "0004_partners_group"),
+    ("sponsors", "0006_ad_ops_group"),
+    ("sponsors", "0009_ad_ops_read_uncounted_and_reads"),
+    ("sponsors", "0011_ad_ops_roles"),
+    ("cms", "0005_partners_without_model_permissions"),
+]
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """The rows the migrations write (groups and their permissions, disclosure labels): a
+    transactional test (every live-server test) empties the tables after itself, those rows
+    with them. Replays those migrations' own code, so they are exactly what an install has."""
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import RunPython
+
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    for key in SEED_MIGRATIONS:
+        for operation in graph.nodes[key].operations:
+            if isinstance(operation, RunPython):
+                operation.code(apps, None)
