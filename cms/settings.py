@@ -98,6 +98,8 @@ REDIS_URL = env_str("REDIS_URL", default="")
 # REDIS_TIMEOUT (django-redis would wait 5 s, and redis-py retries).
 REDIS_TIMEOUT = env_int("REDIS_TIMEOUT_MS", default=1000) / 1000
 ADS_REDIS_TIMEOUT = env_int("ADS_REDIS_TIMEOUT_MS", default=50) / 1000
+# The dashboard warns once counts have waited in Redis this long since the last flush (s).
+ADS_FLUSH_STALE_AFTER = env_int("ADS_FLUSH_STALE_AFTER", default=60)
 ADS_REDIS_RETRY_AFTER = env_int("ADS_REDIS_RETRY_AFTER", default=5)
 if REDIS_URL:
     CACHES = {

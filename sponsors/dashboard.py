@@ -24,8 +24,8 @@ has not closed. It is read from the snapshot the decision serves from.
 
 **Flush.** With Redis, events wait in Redis until ``ads_flush`` writes them to the database
 (a ``FlushedBatch`` per flush that moved something). The counters are **stale** when
-counts are waiting in Redis and the last flush is older than :data:`FLUSH_STALE_AFTER`
-(``settings.ADS_FLUSH_STALE_AFTER`` seconds, default 60: six intervals of the
+counts are waiting in Redis and the last flush is older than ``ADS_FLUSH_STALE_AFTER``
+seconds (a setting from the environment, default 60: six intervals of the
 ``ads_flush --every 10`` the README runs). With nothing waiting an old flush is no warning
 (no traffic, nothing to flush); after such a quiet spell the first counts warn until the
 next flush takes them, one flush interval at most. Without Redis every event is written to
@@ -59,8 +59,6 @@ ROWS = 10
 UPCOMING_DAYS = 7
 # Countdowns closed this recently are still listed (ad-ops may reopen them).
 RECENTLY_CLOSED = dt.timedelta(days=7)
-# Default of settings.ADS_FLUSH_STALE_AFTER (seconds): see the module's docstring.
-FLUSH_STALE_AFTER = 60
 
 M = TypeVar("M", bound=Model)
 
@@ -517,7 +515,7 @@ def articles_going_live(*, now: dt.datetime, zone: ZoneInfo) -> GoingLive:
 
 
 def stale_after() -> int:
-    return int(getattr(settings, "ADS_FLUSH_STALE_AFTER", FLUSH_STALE_AFTER))
+    return int(settings.ADS_FLUSH_STALE_AFTER)
 
 
 def is_stale(
