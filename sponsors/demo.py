@@ -18,7 +18,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 from rest_framework.authtoken.models import Token
 
-from cms.demo import demo_image
+from cms.demo import FEATURE_SLUG, demo_image
 from cms.models import Article, ArticleBlock, ArticleTopic, Submission, Topic
 from cms.submissions import submission_create
 from sponsors.models import DisclosureLabel, Partner, Sponsor, Sponsorship
@@ -234,6 +234,15 @@ def load(*, admin_password: str) -> list[str]:
     sponsors = {spec["slug"]: _sponsor(spec) for spec in SPONSORS}
     for spec in PARTNER_ARTICLES:
         _article(spec, sponsors, now)
+    # The seed page's article carries "Content created with: <sponsor>" (logo, description,
+    # "Find out more"): so does the demo's feature article.
+    feature = Article.objects.filter(slug=FEATURE_SLUG).first()
+    if feature is not None:
+        Sponsorship.objects.get_or_create(
+            article=feature,
+            sponsor=sponsors["reelhouse"],
+            defaults={"label": DisclosureLabel.objects.get(slug="content-created-with")},
+        )
     partner, token = _partner(admin_password, sponsors["reelhouse"])
     if not Submission.objects.filter(
         submitted_by=partner.user, headline=PENDING_SUBMISSION["headline"]

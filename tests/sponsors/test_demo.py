@@ -74,3 +74,17 @@ def test_the_demo_has_a_week_of_reads_so_trending_ranks_articles(api_client):
     assert all(item["reads"] > 0 for item in trending)
     scores = [item["score"] for item in trending]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_the_feature_article_carries_the_seed_pages_sponsor_block(api_client):
+    from cms.demo import FEATURE_SLUG
+
+    call_command("load_demo_data", "--admin-password", "pw", stdout=io.StringIO())
+    call_command("load_demo_data", "--admin-password", "pw", stdout=io.StringIO())
+    article = api_client.get(f"/api/v1/articles/{FEATURE_SLUG}/").json()
+    block = article["sponsorship"]
+    assert block["label"] == "Content created with"
+    assert block["sponsor"]["name"] == "Reelhouse"
+    assert block["sponsor"]["logo"]["renditions"]
+    assert "short-video platform" in block["sponsor"]["description"]
+    assert block["sponsor"]["website_url"].startswith("https://")
