@@ -17,6 +17,10 @@
  * closed message) at once and asks the API again, which also picks up extensions. A hidden
  * aria-live="polite" region announces phase changes, closing, and 1 day / 1 hour / 10 min /
  * 1 min left; the ticking clock itself (role="timer") is never announced.
+ *
+ * It reads "The Lantern Awards for Marketing — Extended deadline: 3d 4h 12min 9sec" on a bare
+ * page: the separators are text in the DOM, and a minimal default style (zero-specificity
+ * :where() rules, injected once; off with data-countdown-style="none") does the rest.
  */
 (function (root, factory) {
   "use strict";
@@ -216,6 +220,42 @@
     return node;
   }
 
+  // Real text between the parts, so the widget reads "Title — Label: 3d 4h 12min 9sec" with no
+  // stylesheet at all (and so does textContent, copy-paste and a screen reader).
+  var SEPARATORS = { title: " \u2014 ", label: ": " };
+
+  function separator(el, after, name) {
+    var found = el.querySelector('[data-countdown-sep="' + name + '"]');
+    if (found) return found;
+    var node = el.ownerDocument.createElement("span");
+    node.setAttribute("data-countdown-sep", name);
+    node.className = "countdown__sep";
+    el.insertBefore(node, after.nextSibling);
+    return node;
+  }
+
+  // The built-in look: every selector inside :where() has zero specificity, so any rule of the
+  // site wins; data-countdown-style="none" on an element switches it off for that element.
+  var DEFAULT_CSS =
+    ':where([data-countdown-state]:not([data-countdown-style="none"])){' +
+    "font-variant-numeric:tabular-nums}" +
+    ':where([data-countdown-state]:not([data-countdown-style="none"]) ' +
+    '[data-countdown-part="title"]){font-weight:bold}' +
+    ':where([data-countdown-state]:not([data-countdown-style="none"]) ' +
+    '[data-countdown-part="clock"]){font-weight:bold;white-space:nowrap}';
+
+  function injectDefaultStyle(doc) {
+    if (!doc || !doc.createElement || doc.querySelector("style[data-countdown-default-style]")) {
+      return;
+    }
+    var style = doc.createElement("style");
+    style.setAttribute("data-countdown-default-style", "");
+    style.textContent = DEFAULT_CSS;
+    var head = doc.head || doc.documentElement;
+    // First in <head>: equal-specificity site rules that come later win as well.
+    head.insertBefore(style, head.firstChild);
+  }
+
   function scriptApiBase() {
     var script = root.document && root.document.currentScript;
     if (script && script.src) {
@@ -266,12 +306,21 @@
 
   Countdown.prototype._build = function () {
     var el = this.el;
+    // Markup of the site's own (parts it placed) is left as it is: no separators added to it.
+    var ownMarkup = !!el.querySelector("[data-countdown-part]");
     el.setAttribute("data-countdown-state", "loading");
+    if (el.getAttribute("data-countdown-style") !== "none") injectDefaultStyle(el.ownerDocument);
     this.titleEl = part(el, "title", "span");
     this.labelEl = part(el, "label", "span");
     this.clockEl = part(el, "clock", "span", function (node) {
       node.textContent = PLACEHOLDER;
     });
+    this.titleSep = el.querySelector('[data-countdown-sep="title"]');
+    this.labelSep = el.querySelector('[data-countdown-sep="label"]');
+    if (!ownMarkup) {
+      this.titleSep = separator(el, this.titleEl, "title");
+      this.labelSep = separator(el, this.labelEl, "label");
+    }
     // role=timer is not announced by itself: screen readers can read it on demand.
     this.clockEl.setAttribute("role", "timer");
     this.clockEl.setAttribute("aria-atomic", "true");
@@ -381,6 +430,11 @@
     var el = this.el;
     el.setAttribute("data-countdown-state", current.state);
     this.titleEl.textContent = current.title || "";
+    // A separator shows only between two parts that both show (emptied, not hidden, so
+    // textContent reads right too).
+    var after = current.state === "open" || !!(current.closedMessage || current.closedLink);
+    this._separate(this.titleSep, "title", !!current.title && after);
+    this._separate(this.labelSep, "label", current.state === "open" && !!current.label);
     if (current.state === "closed") {
       this.labelEl.hidden = true;
       this.labelEl.textContent = "";
@@ -403,6 +457,12 @@
     }
     var crossed = milestone(previous.remaining, current.remaining);
     if (crossed) this.announce(speak(crossed * 1000) + " left");
+  };
+
+  Countdown.prototype._separate = function (node, name, shown) {
+    if (!node) return;
+    var text = shown ? SEPARATORS[name] : "";
+    if (node.textContent !== text) node.textContent = text;
   };
 
   Countdown.prototype._renderClosed = function (current) {
@@ -472,5 +532,7 @@
     milestone: milestone,
     view: view,
     PLACEHOLDER: PLACEHOLDER,
+    SEPARATORS: SEPARATORS,
+    DEFAULT_CSS: DEFAULT_CSS,
   };
 });

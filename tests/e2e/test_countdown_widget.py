@@ -2,7 +2,9 @@
 
 Shows that a device clock an hour off still shows the right time, that the widget rolls to the
 next phase and closes at zero (asking the API again), that several countdowns run on one page,
-and that screen readers hear phase changes, not every second.
+that screen readers hear phase changes, not every second, and that on a bare page (no
+stylesheet) the widget reads as separate words. ``E2E_SCREENSHOT_DIR=<dir>`` keeps a screenshot
+of that bare page.
 
 Both clocks are pinned, so what the page shows is exact however slow the machine: the live
 server runs in this process, frozen by time-machine, and the page's clock is Playwright's
@@ -11,7 +13,9 @@ fake clock, paused and moved on only by the test.
 
 import datetime as dt
 import json
+import os
 import urllib.request
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -261,3 +265,59 @@ def test_an_unknown_slug_leaves_the_placeholder(launch_browser, live_server):
         "() => document.querySelector('[data-countdown-state=error]')", timeout=WAIT_MS
     )
     assert part(page, "missing", "clock").inner_text() == "-d -h -min -sec"
+
+
+def test_on_a_bare_page_the_snippet_reads_as_separate_words(
+    launch_browser, live_server, server_clock
+):
+    # The README's copy-paste snippet, on a page with no stylesheet of its own.
+    deadline = WHOLE + dt.timedelta(days=6, hours=5, minutes=59, seconds=50)
+    countdown_with_phases(
+        ("Extended deadline", deadline),
+        slug="lantern-awards-for-marketing",
+        title="The Lantern Awards for Marketing",
+    )
+    countdown_with_phases(
+        ("Deadline", WHOLE - HOUR), slug="over", title="The Lantern Awards", closed_message=""
+    )
+    page, _ = open_page(
+        launch_browser(),
+        live_server,
+        '<div class="promo-strip">'
+        '<div data-countdown-slug="lantern-awards-for-marketing"></div></div>'
+        '<div data-countdown-slug="lantern-awards-for-marketing" id="plain"'
+        ' data-countdown-style="none"></div>'
+        '<div data-countdown-slug="over" id="over"></div>',
+        device_time=NOW,
+    )
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-countdown-state=open]').length === 2"
+        " && document.querySelector('[data-countdown-state=closed]')",
+        timeout=WAIT_MS,
+    )
+    widget = page.locator(".promo-strip [data-countdown-slug]")
+    expected = "The Lantern Awards for Marketing \u2014 Extended deadline: 6d 5h 59min 50sec"
+    assert widget.inner_text() == expected  # what the page shows, not one run-on word
+    assert widget.evaluate("el => el.textContent") == expected  # what a copy or a crawler gets
+    # The separators are their own nodes: the parts keep exactly their own words.
+    assert part(page, "lantern-awards-for-marketing", "label").first.inner_text() == (
+        "Extended deadline"
+    )
+    # A closed countdown with no closed message shows its title alone, no dangling dash.
+    assert page.locator("#over").inner_text() == "The Lantern Awards"
+    # The built-in style is injected once for all widgets on the page ...
+    assert page.locator("style[data-countdown-default-style]").count() == 1
+    clock_weight = (
+        "el => getComputedStyle(el.querySelector('[data-countdown-part=clock]')).fontWeight"
+    )
+    assert widget.evaluate(clock_weight) == "700"
+    # ... switched off by data-countdown-style="none" (the words still separate) ...
+    plain = page.locator("#plain")
+    assert plain.evaluate(clock_weight) == "400"
+    assert plain.inner_text() == expected
+    keep = os.environ.get("E2E_SCREENSHOT_DIR")
+    if keep:
+        page.screenshot(path=str(Path(keep) / "countdown-bare-page.png"))
+    # ... and any rule of the site wins over it, however weak its selector.
+    page.add_style_tag(content="[data-countdown-part] { font-weight: 300 }")
+    assert widget.evaluate(clock_weight) == "300"
