@@ -1,6 +1,7 @@
 """The article body editor in a real browser (Debian's Chromium): the rich-text editor loads
 from this site's static files, an editor types bold text, and the saved block stores
-``<strong>``; dragging a block by its title bar (django-admin-sortable2) saves the new order.
+``<strong>``; dragging a block by its title bar (django-admin-sortable2) saves the new order,
+and a block added on the page gets its editor and goes last.
 
 Set ``E2E_SCREENSHOT_DIR`` to keep a PNG of the change page there. A failing step saves a
 screenshot of the page (its path is in the failure message).
@@ -101,6 +102,12 @@ def test_editor_types_bold_text_and_the_block_stores_strong(seeded, live_server,
         assert page.input_value("#id_blocks-2-position") == "1"
         assert page.input_value("#id_blocks-0-position") == "2"
 
+        # A block added on the page gets its editor too, and goes last.
+        page.click("#blocks-group .add-row a")
+        added = page.locator("#blocks-3 .field-rich_text .ProseMirror")
+        added.click()
+        page.keyboard.type("Added at the end")
+
         page.click("input[name=_continue]")
         page.wait_for_selector(".messagelist .success")
         # The reloaded page lists the blocks in their stored order; the plain box of a
@@ -110,5 +117,6 @@ def test_editor_types_bold_text_and_the_block_stores_strong(seeded, live_server,
         stored = page.input_value("#blocks-1 .field-text textarea")
         assert stored == "Start. Plain then <strong>bold words</strong>"
         assert page.locator("#blocks-2 h3").inner_text().startswith("Body block: Heading")
+        assert page.input_value("#blocks-3 .field-text textarea") == "Added at the end"
 
     assert errors == []
