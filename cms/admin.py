@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adminsortable2.admin import SortableAdminBase, SortableStackedInline
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,9 +13,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django_prose_editor.fields import ProseEditorFormField
+from django_prose_editor.widgets import AdminProseEditorWidget
 
 from cms import services
 from cms.models import Article, ArticleBlock, ArticleTopic, Author, Topic
+from cms.sanitize import URL_SCHEMES, rich_text_from_editor
 from sponsors.sponsorships import (
     display_sponsorship,
     require_partner_sponsorship,
@@ -36,11 +40,56 @@ class ArticleTopicInline(admin.TabularInline):
     verbose_name_plural = "topics (the first is the main topic, used for “More from”)"
 
 
-class ArticleBlockInline(admin.StackedInline):
+# What the rich-text editor offers is exactly what cms.sanitize keeps: bold, italics, links
+# (http, https, mailto) and line breaks; no headings, lists, images or raw HTML.
+PROSE_EDITOR_EXTENSIONS = {
+    "Bold": True,
+    "Italic": True,
+    "Link": {"enableTarget": False, "protocols": sorted(URL_SCHEMES)},
+    "HardBreak": True,
+}
+RICH_TEXT_KINDS = (ArticleBlock.Kind.PARAGRAPH, ArticleBlock.Kind.QUOTE)
+
+
+class ArticleBlockForm(forms.ModelForm):
+    """A body block: paragraphs and quotes are written in the rich-text editor, headings and
+    lists in the plain text box (the script shows the one the block's kind uses)."""
+
+    rich_text = ProseEditorFormField(
+        label="Text",
+        required=False,
+        extensions=PROSE_EDITOR_EXTENSIONS,
+        widget=AdminProseEditorWidget,
+        sanitize=rich_text_from_editor,
+        help_text="Bold, italics and links are kept.",
+    )
+
+    class Meta:
+        model = ArticleBlock
+        fields = ["position", "kind", "text", "attribution", "image", "caption", "alt_text"]
+        help_texts = {"text": "The heading's text, or for a bulleted list one item per line."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.kind in RICH_TEXT_KINDS:
+            self.fields["rich_text"].initial = self.instance.text
+
+    def clean(self):
+        cleaned = super().clean()
+        # The editor's text wins for the kinds it edits; a client that sends only ``text``
+        # (no editor field at all) keeps it. Either way the model cleans it with nh3 on save.
+        if cleaned.get("kind") in RICH_TEXT_KINDS and self.add_prefix("rich_text") in self.data:
+            cleaned["text"] = cleaned.get("rich_text", "")
+        return cleaned
+
+
+class ArticleBlockInline(SortableStackedInline):
     model = ArticleBlock
+    form = ArticleBlockForm
     extra = 0
-    fields = ["position", "kind", "text", "attribution", "image", "caption", "alt_text"]
-    verbose_name_plural = "body"
+    # sortable2 keeps ``position`` as a hidden input and renumbers it when blocks are dragged.
+    fields = ["kind", "rich_text", "text", "attribution", "image", "caption", "alt_text"]
+    verbose_name_plural = "body (drag a block by its title bar to move it)"
 
     class Media:
         js = ["cms/admin/body-blocks.js"]
@@ -82,7 +131,7 @@ class ArticleAdminForm(forms.ModelForm):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(SortableAdminBase, admin.ModelAdmin):
     form = ArticleAdminForm
     list_display = [
         "headline",

@@ -7,6 +7,7 @@ HTML: "Q&A" stays "Q&A", and every page or client escapes it when it shows it.
 """
 
 import html
+import re
 
 import nh3
 
@@ -42,3 +43,13 @@ def clean_plain_text(value: str) -> str:
             break
         text = cleaned
     return text.strip()
+
+
+# A body block is one paragraph; the editor wraps its text in <p> elements (one per Enter).
+_EDITOR_PARAGRAPH_BREAK = re.compile(r"</p>\s*<p(?:\s[^>]*)?>", re.IGNORECASE)
+
+
+def rich_text_from_editor(value: str) -> str:
+    """Return the rich-text editor's HTML as a block's stored text: its paragraphs joined by
+    line breaks, then cleaned like any rich text (whatever the browser actually sent)."""
+    return clean_rich_text(_EDITOR_PARAGRAPH_BREAK.sub("<br>", value or ""))

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "adminsortable2",
+    "django_prose_editor",
     "cms",
     "sponsors",
 ]

@@ -1,28 +1,22 @@
-/* Body-block editor helpers for the article admin: move blocks up and down, keep positions in
- * the order shown, and show only the fields that matter for each block's kind. */
+/* Body-block editor helper for the article admin: show only the fields that matter for each
+ * block's kind. Paragraphs and quotes use the rich-text editor (rich_text), headings and lists
+ * the plain text box (text). Reordering is django-admin-sortable2's drag and drop. */
 (function () {
   "use strict";
   var FIELDS = {
-    paragraph: ["text"],
+    paragraph: ["rich_text"],
     heading: ["text"],
-    quote: ["text", "attribution"],
+    quote: ["rich_text", "attribution"],
     list: ["text"],
     image: ["image", "caption", "alt_text"],
   };
-  var ALL = ["text", "attribution", "image", "caption", "alt_text"];
+  var ALL = ["rich_text", "text", "attribution", "image", "caption", "alt_text"];
 
   function blocks(group) {
     return Array.prototype.filter.call(
       group.querySelectorAll(".inline-related"),
       function (el) { return !el.classList.contains("empty-form") && el.id.indexOf("-empty") === -1; }
     );
-  }
-
-  function renumber(group) {
-    blocks(group).forEach(function (block, index) {
-      var input = block.querySelector("input[name$='-position']");
-      if (input) { input.value = index + 1; }
-    });
   }
 
   function showFieldsFor(block) {
@@ -35,38 +29,8 @@
     });
   }
 
-  function addMoveButtons(group, block) {
-    if (block.querySelector(".block-move")) { return; }
-    var header = block.querySelector("h3");
-    if (!header) { return; }
-    [["↑", "Move block up", -1], ["↓", "Move block down", 1]].forEach(function (spec) {
-      var button = document.createElement("button");
-      button.type = "button";
-      button.className = "block-move";
-      button.textContent = spec[0];
-      button.title = spec[1];
-      button.setAttribute("aria-label", spec[1]);
-      button.style.marginLeft = "0.5em";
-      button.addEventListener("click", function () {
-        var list = blocks(group);
-        var index = list.indexOf(block);
-        var target = list[index + spec[2]];
-        if (!target) { return; }
-        if (spec[2] < 0) { target.parentNode.insertBefore(block, target); }
-        else { target.parentNode.insertBefore(target, block); }
-        renumber(group);
-        button.focus();
-      });
-      header.appendChild(button);
-    });
-  }
-
   function prepare(group) {
-    blocks(group).forEach(function (block) {
-      addMoveButtons(group, block);
-      showFieldsFor(block);
-    });
-    renumber(group);
+    blocks(group).forEach(showFieldsFor);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -79,7 +43,5 @@
       }
     });
     document.addEventListener("formset:added", function () { prepare(group); });
-    var form = group.closest("form");
-    if (form) { form.addEventListener("submit", function () { renumber(group); }); }
   });
 })();
