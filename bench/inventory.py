@@ -20,6 +20,8 @@ from sponsors.models import (
     ArticleReadCounter,
     Campaign,
     Creative,
+    DailyDeliveryCounter,
+    DailyUncountedCounter,
     DeliveryCounter,
     FlushedBatch,
     Slot,
@@ -149,7 +151,14 @@ def add_creatives(
 def reset_and_load(*, creatives: int = 200, seed: int = 2026) -> dict:
     """Empty the ad tables and load the benchmark inventory; return a summary."""
     rng = random.Random(seed)
-    for model in (DeliveryCounter, UncountedCounter, FlushedBatch, TrackingReceipt):
+    for model in (
+        DeliveryCounter,
+        DailyDeliveryCounter,
+        UncountedCounter,
+        DailyUncountedCounter,
+        FlushedBatch,
+        TrackingReceipt,
+    ):
         model.objects.all().delete()
     Slot.objects.update(house_creative=None)
     Creative.objects.all().delete()

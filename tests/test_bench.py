@@ -32,6 +32,24 @@ def test_inventory_has_three_slots_and_the_live_creatives_asked_for(bench_invent
     assert bench_inventory == {"slots": 3, "live_creatives": 12, "campaigns": 41}
 
 
+def test_a_second_run_starts_over_after_counts_hourly_and_daily(bench_inventory):
+    """What an earlier run counted (rollups included) does not stop the next one loading."""
+    from django.utils import timezone
+
+    from sponsors.counters import hour_of, upsert_apart, upsert_delivery
+    from sponsors.models import DailyDeliveryCounter, DailyUncountedCounter
+
+    creative = Creative.objects.filter(slots__isnull=False).first()
+    slot = creative.slots.first()
+    hour = hour_of(timezone.now())
+    upsert_delivery({(hour, creative.pk, slot.pk): (5, 1)})
+    upsert_apart({(hour, "impression", "bot", creative.pk, slot.pk, 0): 2})
+    assert DailyDeliveryCounter.objects.exists() and DailyUncountedCounter.objects.exists()
+    assert inventory.reset_and_load(creatives=12)["live_creatives"] == 12
+    assert not DailyDeliveryCounter.objects.exists()
+    assert not DailyUncountedCounter.objects.exists()
+
+
 def test_tokens_come_from_real_decisions_and_count_exactly(bench_inventory, api_client):
     decision_paths, beacons, clicks = run.make_tokens(pages=3)
     assert len(decision_paths) == 4096
