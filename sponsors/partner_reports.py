@@ -67,6 +67,7 @@ from sponsors.reports import (
     delivery_report,
     display_zone,
     local_range,
+    spreadsheet_safe,
 )
 from sponsors.sponsorships import partner_for
 
@@ -411,22 +412,13 @@ def partner_report(
 # ---------------------------------------------------------------------------------------------
 # CSV: the page's figures, one row per day and campaign (or article).
 
-# A cell that starts with one of these is a formula to a spreadsheet: prefix it with a quote
-# so a name like "=HYPERLINK(...)" stays text (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    text = str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_cell(value) if isinstance(value, str) else value for value in row])
+        writer.writerow([spreadsheet_safe(value) for value in row])
     return out.getvalue()
 
 

@@ -583,14 +583,24 @@ class _Line:
         return value
 
 
+# What a spreadsheet would run as a formula when a cell starts with it ("CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` for a CSV cell: text that a spreadsheet would run as a formula (a name like
+    ``=HYPERLINK(...)``) gets a leading ``'`` and stays text; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _cell(value: Any, zone: ZoneInfo) -> Any:
     if isinstance(value, dt.datetime):
         return value.astimezone(zone).isoformat()  # local, with its offset: DST-proof
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value  # a name is never run as a spreadsheet formula
-    return value
+    return spreadsheet_safe(value)
 
 
 def _count_cells(counts: Counts) -> list[Any]:
