@@ -85,8 +85,13 @@ Filler = Callable[[HttpRequest, str, float], Any]
 _fillers: dict[str, Filler] = {}
 
 
+class RawJSON(bytes):
+    """A filler's answer that is JSON already (written into the body as it is)."""
+
+
 def register_hole(name: str, filler: Filler) -> None:
-    """``filler(request, argument, now)`` gives the JSON value of hole ``name`` per answer."""
+    """``filler(request, argument, now)`` gives the JSON value of hole ``name`` per answer
+    (or :class:`RawJSON`, its encoded text)."""
     _fillers[name] = filler
 
 
@@ -108,6 +113,7 @@ class PayloadInfo:
     expires: float | None  # POSIX seconds; None: only a save changes it
     private: bool
     max_age: int
+    conditional: bool
 
 
 def mark(
@@ -117,14 +123,20 @@ def mark(
     expires: datetime | None = None,
     private: bool = False,
     max_age: int = PUBLIC_MAX_AGE,
+    conditional: bool = True,
 ) -> HttpResponseBase:
     """Make ``response`` (a 200 of a cached view) storable: its surrogate keys, its next
-    scheduled change, and whether shared caches may keep it (``private``: the browser only)."""
+    scheduled change, and whether shared caches may keep it (``private``: the browser only).
+
+    ``max_age=0`` answers ``no-store``; ``conditional=False`` sends no ``ETag`` and never a
+    304 (for answers whose holes differ every time in what matters: the page's ads).
+    """
     response.payload_info = PayloadInfo(  # type: ignore[attr-defined]  # read by dispatch below
         keys=frozenset(keys),
         expires=expires.timestamp() if expires is not None else None,
         private=private,
         max_age=max_age,
+        conditional=conditional,
     )
     return response
 
@@ -139,7 +151,7 @@ class Payload:
     expires: float | None
     private: bool
     max_age: int
-    etag: str
+    etag: str  # "" when the answer is not conditional
     parts: tuple[bytes, ...]  # len(holes) + 1 chunks
     holes: tuple[tuple[str, str], ...]
     headers: tuple[tuple[str, str], ...]
@@ -245,7 +257,7 @@ def _payload(
         expires=info.expires,
         private=info.private,
         max_age=info.max_age,
-        etag=_etag(url, known, info.expires),
+        etag=_etag(url, known, info.expires) if info.conditional else "",
         parts=tuple(parts),
         holes=tuple(holes),
         headers=tuple((name, response[name]) for name in KEPT_HEADERS if response.has_header(name)),
@@ -267,13 +279,14 @@ def answer(request: HttpRequest, payload: Payload, now: float) -> HttpResponse:
     else:
         cache_control = f"{'private' if payload.private else 'public'}, max-age={max_age}"
     headers = {
-        "ETag": payload.etag,
         "Cache-Control": cache_control,
         "Surrogate-Key": payload.keys,
         "Cache-Tag": payload.keys.replace(" ", ","),
     }
+    if payload.etag:
+        headers["ETag"] = payload.etag
     condition = request.META.get("HTTP_IF_NONE_MATCH")
-    if condition and _matches(condition, payload.etag):
+    if condition and payload.etag and _matches(condition, payload.etag):
         response: HttpResponse = HttpResponseNotModified(headers=headers)
         for name, value in payload.headers:
             if name != "Content-Type":
@@ -283,7 +296,10 @@ def answer(request: HttpRequest, payload: Payload, now: float) -> HttpResponse:
         chunks = [payload.parts[0]]
         for (name, argument), part in zip(payload.holes, payload.parts[1:], strict=True):
             value = _fillers[name](request, argument, now)
-            chunks.append(json.dumps(value, separators=(",", ":")).encode())
+            if isinstance(value, RawJSON):
+                chunks.append(value)
+            else:
+                chunks.append(json.dumps(value, separators=(",", ":")).encode())
             chunks.append(part)
         body = b"".join(chunks)
     else:
@@ -331,11 +347,20 @@ def _bypasses(request: HttpRequest) -> bool:
 class CachedPayloadMixin:
     """Serves the view's marked answers from ready-to-send payloads (module docstring)."""
 
+    def payload_bypassed(self, request: HttpRequest) -> bool:
+        """True when this request is built by DRF every time and never stored."""
+        return _bypasses(request)
+
+    def payload_url(self, request: HttpRequest) -> str:
+        """What a stored payload is kept under: the URL (a view whose holes read some of
+        its parameters per answer leaves those out)."""
+        return request.build_absolute_uri()
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         parent = super().dispatch  # type: ignore[misc]  # DRF's APIView.dispatch
-        if _bypasses(request):
+        if self.payload_bypassed(request):
             return parent(request, *args, **kwargs)
-        url = request.build_absolute_uri()
+        url = self.payload_url(request)
         now = time.time()
         held = _memo.get(url)
         if held is not None and held.live_at(now):

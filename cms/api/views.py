@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -47,6 +48,27 @@ def article_keys(articles: Iterable[Article]) -> set[str]:
             keys.add(key("sponsor", sponsorship.sponsor_id))
             keys.add(key("label", sponsorship.label_id))
     return keys
+
+
+def more_from(
+    article: Article, *, at: datetime | None = None
+) -> tuple[Topic, list[Article]] | None:
+    """ "More from <main topic>": its other live articles at ``at`` (now), newest first, as
+    the article detail and the article page show them; None for an article with no topic.
+    Two queries and the sponsor blocks' two (the topics are loaded with the article)."""
+    links = list(article.article_topics.all())
+    if not links:
+        return None
+    topic = links[0].topic
+    others = with_sponsor_block(
+        Article.objects.live(at)
+        .tagged(topic.slug)
+        .exclude(pk=article.pk)
+        .newest_first()
+        .for_listing(),
+        at=at,
+    )[:MORE_FROM_COUNT]
+    return topic, list(others)
 
 
 def mark_articles(response: Any, articles: Iterable[Article], *owners: str) -> Any:
@@ -109,18 +131,7 @@ class ArticleViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         article = self.get_object()
-        links = list(article.article_topics.all())
-        more = None
-        if links:
-            topic = links[0].topic
-            others = with_sponsor_block(
-                Article.objects.live()
-                .tagged(topic.slug)
-                .exclude(pk=article.pk)
-                .newest_first()
-                .for_listing()
-            )[:MORE_FROM_COUNT]
-            more = (topic, list(others))
+        more = more_from(article)
         serializer = ArticleDetailSerializer(
             article, context={**self.get_serializer_context(), "more_from": more}
         )

@@ -304,8 +304,12 @@ def _fragment(placement: Placement, base: str) -> str:
     return fragment
 
 
-def render_decision(decision: PageDecision, viewer: str | None, base: str, now) -> bytes:
+def render_decision(
+    decision: PageDecision, viewer: str | None, base: str, now, *, preview: bool = False
+) -> bytes:
     """The JSON body of ``decision_data(...)``, built from cached fragments.
+
+    ``preview``: the tokens of a staff preview (its beacons and clicks count apart, never).
 
     Only strings that cannot need escaping are written without ``json.dumps``: slot keys
     (validated as ``[a-z0-9_-]``), the base URL (a host Django validated), signed tokens
@@ -313,7 +317,7 @@ def render_decision(decision: PageDecision, viewer: str | None, base: str, now) 
     """
     impression_prefix = base + _path_prefix("ads-impression")
     click_prefix = base + _path_prefix("ads-click")
-    tokens = tracking.Tokens()
+    tokens = tracking.Tokens(preview=preview)
     parts = []
     for key, placement in decision.placements.items():
         if placement is None:

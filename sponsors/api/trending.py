@@ -118,20 +118,21 @@ def _parse(params: dict[str, str]) -> tuple[str | None, int]:
     return topic, limit
 
 
-def _build(request: HttpRequest, topic: str | None) -> tuple[tuple[str, ...], str]:
-    """The ranking as ready JSON: one fragment per article (best first) and the rest of the
-    answer. Queries: the topic, the ranking, the article cards (as the article list's)."""
-    if topic is not None and not Topic.objects.filter(slug=topic).exists():
-        raise NotFound("No such topic.")
-    now = timezone.now()
-    entries = trending.rank(at=now, topic=topic)
+def trending_cards(
+    request: HttpRequest, *, at: datetime, topic: str | None = None, limit: int = trending.MAX_ITEMS
+) -> list[dict[str, Any]]:
+    """The ranking at ``at`` as the API shows it (best first): each live article's card
+    with its ``reads`` and ``score``. Queries: the ranking, the article cards (as the
+    article list's)."""
+    entries = trending.rank(at=at, topic=topic, limit=limit)
     articles = {
         article.pk: article
         for article in with_sponsor_block(
-            Article.objects.live(now).filter(pk__in=[e.article_id for e in entries]).for_listing()
+            Article.objects.live(at).filter(pk__in=[e.article_id for e in entries]).for_listing(),
+            at=at,
         )
     }
-    items = []
+    cards = []
     context = {"request": request}
     for entry in entries:
         article = articles.get(entry.article_id)
@@ -140,7 +141,17 @@ def _build(request: HttpRequest, topic: str | None) -> tuple[tuple[str, ...], st
         data = dict(ArticleListSerializer(article, context=context).data)
         data["reads"] = entry.reads
         data["score"] = round(entry.score, 3)
-        items.append(_json(data))
+        cards.append(data)
+    return cards
+
+
+def _build(request: HttpRequest, topic: str | None) -> tuple[tuple[str, ...], str]:
+    """The ranking as ready JSON: one fragment per article (best first) and the rest of the
+    answer. Queries: the topic, then those of ``trending_cards``."""
+    if topic is not None and not Topic.objects.filter(slug=topic).exists():
+        raise NotFound("No such topic.")
+    now = timezone.now()
+    items = tuple(_json(card) for card in trending_cards(request, at=now, topic=topic))
     rest = _json(
         {
             "topic": topic,
@@ -149,7 +160,7 @@ def _build(request: HttpRequest, topic: str | None) -> tuple[tuple[str, ...], st
             "computed_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         }
     )
-    return tuple(items), rest
+    return items, rest
 
 
 class TrendingView(HotPathView):
