@@ -4,6 +4,7 @@ Every value has a safe default for local development (SQLite, local-memory cache
 sets DEBUG=0 and the variables listed in the README.
 """
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -103,6 +104,17 @@ ADS_REDIS_TIMEOUT = env_int("ADS_REDIS_TIMEOUT_MS", default=50) / 1000
 # The dashboard warns once counts have waited in Redis this long since the last flush (s).
 ADS_FLUSH_STALE_AFTER = env_int("ADS_FLUSH_STALE_AFTER", default=60)
 ADS_REDIS_RETRY_AFTER = env_int("ADS_REDIS_RETRY_AFTER", default=5)
+# The slots of an article page (GET /api/v1/pages/articles/<slug>/), and which of them is the
+# promo strip: slot keys, as the ad decision takes them.
+ARTICLE_PAGE_SLOTS = env_list(
+    "ARTICLE_PAGE_SLOTS", default=["sitewide-strip", "leaderboard", "article-sidebar"]
+)
+ARTICLE_PAGE_PROMO_SLOT = env_str("ARTICLE_PAGE_PROMO_SLOT", default="sitewide-strip")
+for _key in [*ARTICLE_PAGE_SLOTS, ARTICLE_PAGE_PROMO_SLOT]:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,49}", _key):
+        raise ImproperlyConfigured(f"ARTICLE_PAGE_SLOTS: {_key!r} is not a slot key.")
+if not 1 <= len(ARTICLE_PAGE_SLOTS) <= 10:
+    raise ImproperlyConfigured("ARTICLE_PAGE_SLOTS: give 1 to 10 slot keys.")
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -55,8 +55,6 @@ from sponsors.tracking import VIEWER_RE
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SLOTS = ("sitewide-strip", "leaderboard", "article-sidebar")
-DEFAULT_PROMO_SLOT = "sitewide-strip"
 TRENDING_COUNT = 5
 INSIGHTS_COUNT = 4
 ADD_CONTENT_LABEL = "Add your own content"
@@ -64,13 +62,13 @@ _rng = Random()
 
 
 def page_slots() -> tuple[str, ...]:
-    """The slot keys of an article page (``ARTICLE_PAGE_SLOTS``), the promo strip's first."""
-    return tuple(getattr(settings, "ARTICLE_PAGE_SLOTS", DEFAULT_SLOTS))
+    """The slot keys of an article page (``ARTICLE_PAGE_SLOTS``, checked by the settings)."""
+    return tuple(settings.ARTICLE_PAGE_SLOTS)
 
 
 def promo_slot() -> str:
     """The slot whose ad is the page's promo strip (``ARTICLE_PAGE_PROMO_SLOT``)."""
-    return str(getattr(settings, "ARTICLE_PAGE_PROMO_SLOT", DEFAULT_PROMO_SLOT))
+    return str(settings.ARTICLE_PAGE_PROMO_SLOT)
 
 
 def _utc(moment: datetime) -> str:
