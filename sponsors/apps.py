@@ -2,7 +2,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.core import checks
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 class SponsorsConfig(AppConfig):
@@ -19,6 +19,12 @@ class SponsorsConfig(AppConfig):
             uid = f"sponsors.{receiver.__name__}.{model.__name__}"
             post_save.connect(receiver, sender=model, dispatch_uid=uid)
             post_delete.connect(receiver, sender=model, dispatch_uid=uid)
+        for through in receivers.CREATIVE_LINKS:
+            m2m_changed.connect(
+                receivers.creative_links_changed,
+                sender=through,
+                dispatch_uid=f"sponsors.creative_links_changed.{through.__name__}",
+            )
         cms_services.register_publication_check(sponsorships.partner_publication_check)
         # A committed inventory change builds its snapshot in the saving process.
         if inventory_cache.saver_builds not in versions.after_inventory_commit:

@@ -28,7 +28,14 @@ from django.db import transaction
 
 from cms.models import Article, ArticleBlock, ArticleTopic, Author, Topic
 from sponsors import purgers, versions
-from sponsors.models import Countdown, DeadlinePhase, DisclosureLabel, Sponsor, Sponsorship
+from sponsors.models import (
+    Countdown,
+    Creative,
+    DeadlinePhase,
+    DisclosureLabel,
+    Sponsor,
+    Sponsorship,
+)
 
 key = versions.surrogate
 
@@ -152,6 +159,21 @@ def countdown_changed(sender: type, instance: Countdown | DeadlinePhase, **kwarg
     if slug:
         invalidate({key("countdown", slug)})
 
+
+def creative_links_changed(sender: type, action: str, **kwargs: Any) -> None:
+    """A creative's slots or targeted topics changed: a new inventory snapshot. Its own save
+    bumps the version, but links set after that save (outside a transaction: a command, a
+    shell) would otherwise never reach the snapshot already built for it."""
+    if action in ("post_add", "post_remove", "post_clear"):
+        versions.bump(versions.INVENTORY)
+
+
+# The link tables of ``Creative``: what the decision reads besides the creative's own row.
+CREATIVE_LINKS = [
+    Creative.slots.through,
+    Creative.include_topics.through,
+    Creative.exclude_topics.through,
+]
 
 RECEIVERS: list[tuple[Any, type]] = [
     (topic_changed, Topic),

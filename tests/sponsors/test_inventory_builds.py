@@ -23,6 +23,7 @@ from django.test import Client
 from sponsors import ad_ops, inventory_cache, versions
 from sponsors.inventory_cache import BUILD_LOCK_KEY, BUILD_LOCK_TTL, SNAPSHOT_KEY, get_inventory
 from sponsors.models import Creative
+from tests.cms.factories import TopicFactory
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
 
 THREADS = 8
@@ -298,3 +299,30 @@ def test_a_committed_save_builds_its_snapshot_in_the_saving_process_once(builds)
     inventory_cache.forget_memo()  # another process: it fetches the snapshot, builds nothing
     assert Client().get(PAGE).status_code == 200
     assert builds.calls == 1
+
+
+@pytest.mark.build_at_commit
+@pytest.mark.django_db(transaction=True)
+def test_slots_and_topics_linked_after_a_creatives_save_reach_the_snapshot():
+    """Outside a transaction (a command, a shell) a creative's own save commits and builds
+    before its slots are linked: the links' change builds again."""
+    slot = SlotFactory(key="sitewide-strip", accepts_image=False)
+    creative = Creative.objects.create(
+        campaign=CampaignFactory(),
+        name="Linked later",
+        kind=Creative.Kind.TEXT,
+        headline="Enter",
+        cta_label="Linked later",
+        click_url="https://advertiser.example.com/",
+    )
+    client = Client()
+    assert served_label(client) is None
+    creative.slots.add(slot)
+    assert served_label(client) == "Linked later"
+    topic = TopicFactory(slug="tiktok")
+    creative.include_topics.add(topic)
+    assert served_label(client) is None, "targeted at a topic the page does not have"
+    creative.include_topics.clear()
+    assert served_label(client) == "Linked later"
+    creative.slots.remove(slot)
+    assert served_label(client) is None
