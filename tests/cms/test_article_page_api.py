@@ -290,6 +290,15 @@ def test_only_staff_may_ask_for_another_time(api_client, page, caller):
     assert response.status_code == 403
     body = response.json()
     assert (body["status"], body["code"], body["errors"]) == (403, "permission_denied", {})
+    assert api_client.get(url(page["article"])).status_code == 200  # the page now: theirs
+
+
+def test_a_bad_token_with_at_is_403_and_never_a_500(api_client, page):
+    api_client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    response = api_client.get(url(page["article"], f"at={AT}"))
+    assert response.status_code == 403
+    assert response.json()["code"] == "authentication_failed"
+    assert api_client.get(url(page["article"])).status_code == 200  # a reader's never looks
 
 
 @pytest.mark.parametrize("token", [False, True], ids=["session", "token"])
