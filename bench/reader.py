@@ -1,4 +1,5 @@
-"""The reader's read path in the benchmark: articles, lists, insights and a countdown.
+"""The reader's read path in the benchmark: articles, lists, insights, a countdown and the
+feature article's page (``/api/v1/pages/articles/<slug>/``).
 
 Imported by ``bench/run.py`` only after it has chosen the database (``setup_django()``).
 """
@@ -6,6 +7,7 @@ Imported by ``bench/run.py`` only after it has chosen the database (``setup_djan
 from __future__ import annotations
 
 import datetime as dt
+import random
 import statistics
 import time
 
@@ -21,6 +23,23 @@ from sponsors.models import Countdown, DeadlinePhase, DisclosureLabel, Sponsor, 
 
 COUNTDOWN = "bench-awards"
 HOST = "127.0.0.1"
+PAGE_VIEWERS = 4096  # distinct anonymous viewers asking for the feature article's page
+
+
+def feature_article(articles: list[Article]) -> Article:
+    """The benchmark's feature article: the first, partner content with a sponsor block
+    (``load_reader_content``), on 1-2 benchmark topics (so its page's ads are targeted),
+    with neighbours on its topic (more-from), reads (Trending) and other partner content
+    (insights)."""
+    return articles[0]
+
+
+def page_paths(article: Article, viewers: int = PAGE_VIEWERS) -> list[str]:
+    """The article page as readers ask for it: each with their own viewer id (for the ads'
+    frequency caps); all are one stored payload, each answer its own decision and tokens."""
+    rng = random.Random(9)
+    path = f"/api/v1/pages/articles/{article.slug}/"
+    return [f"{path}?viewer=v{rng.randrange(100_000)}" for _ in range(viewers)]
 
 
 def load_reader_content(articles: list[Article]) -> None:

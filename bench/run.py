@@ -9,7 +9,8 @@
 4. Starts the production server on 127.0.0.1 and drives it with wrk (installed with apt-get
    when missing and running as root; else a small Python load generator) at 64 connections:
    the trivial JSON view (``/api/v1/health/``), the page decision (3 slots), the impression
-   beacon, the click redirect, the article read beacon, trending and a naive per-event
+   beacon, the click redirect, the article read beacon, trending, the reader's endpoints,
+   the feature article's page (``/api/v1/pages/articles/<slug>/``) and a naive per-event
    database update (benchmark URLs only), with ``ads_flush --every 1`` running beside, as in
    production.
 5. Flushes, checks that the counts in the database equal the beacons and clicks sent, and
@@ -748,6 +749,9 @@ def main() -> int:
     reader_sets = reader.reader_paths(articles)
     reader_queries = reader.warm_queries([p for paths in reader_sets.values() for p in paths])
     log(f"reader endpoints: {reader_queries} SQL queries for their warm answers in-process")
+    page_paths = reader.page_paths(reader.feature_article(articles))
+    page_queries = reader.warm_queries(page_paths[:64])
+    log(f"article page: {page_queries} SQL queries for 64 warm answers in-process")
     article_times = reader.article_cold_times(articles[0])
     log(f"article detail in-process: {article_times}")
 
@@ -779,6 +783,8 @@ def main() -> int:
     for key, paths in reader_sets.items():
         files[key] = OUT / f"{key}-paths.txt"
         files[key].write_text("\n".join(paths) + "\n")
+    files["page"] = OUT / "page-paths.txt"
+    files["page"].write_text("\n".join(page_paths) + "\n")
     files["not_modified"] = OUT / "not-modified-paths.txt"
     files["snapshot"] = OUT / "snapshot-decision-paths.txt"
     files["snapshot"].write_text("\n".join(snapshot_paths(decision_paths)) + "\n")
@@ -819,7 +825,7 @@ def main() -> int:
         load("trivial", once=False, seconds=2)  # warm-up: connections, snapshot, scripts
         load("decision", once=False, seconds=2)
         load("trending", once=False, seconds=1)  # every worker computes or fetches each key
-        for key in reader_sets:
+        for key in [*reader_sets, "page"]:
             load(key, once=False, seconds=1)
         # The ETag the server gives (its payload versions), sent back by every request.
         files["not_modified"].write_text(
@@ -900,6 +906,7 @@ def main() -> int:
     counted["reads_sent"] = len(set(sent["read"]))
     counted["trending_warm_queries"] = warm_queries
     counted["reader_warm_queries"] = reader_queries
+    counted["page_warm_queries"] = page_queries
     counted["article_times"] = article_times
     counted["resend_failures"] = resend_failures
     results = summarise(runs)
@@ -934,6 +941,7 @@ ENDPOINTS = (
     "topic",
     "insights",
     "countdown",
+    "page",
     "not_modified",
     "naive",
 )
@@ -950,6 +958,7 @@ LABELS = {
     "topic": "a topic's articles (20 topics)  GET /api/v1/topics/<slug>/articles/",
     "insights": "insights (2 variants)  GET /api/v1/insights/",
     "countdown": "countdown  GET /api/v1/countdowns/<slug>/",
+    "page": "article page (warm)  GET /api/v1/pages/articles/<slug>/",
     "not_modified": "article detail, If-None-Match: 304",
     "naive": "naive per-event DB update (benchmark only)",
 }
@@ -1040,7 +1049,8 @@ def report(args, env, summary, scaling, results, counted) -> None:
         f"Article detail in-process: cold (first request after a save) "
         f"{times['cold_ms']:.1f} ms, built every time without payloads {times['uncached_ms']:.1f}"
         f" ms, warm {times['warm_ms']:.2f} ms; reader endpoints warm: "
-        f"{counted['reader_warm_queries']} SQL queries."
+        f"{counted['reader_warm_queries']} SQL queries; article page warm: "
+        f"{counted['page_warm_queries']} SQL queries."
     )
     print(
         "Counted apart after the load, by reason (sent -> counted): "
@@ -1115,6 +1125,8 @@ def check_targets(scaling, results, counted, builds=(), after_save=None) -> bool
         ),
         ("304 answer >= 0.7x trivial", results["not_modified"]["x_trivial"] >= 0.7),
         ("reader endpoints warm: 0 SQL queries", counted["reader_warm_queries"] == 0),
+        ("article page (warm) >= 0.3x trivial", results["page"]["x_trivial"] >= 0.3),
+        ("article page warm: 0 SQL queries", counted["page_warm_queries"] == 0),
         (
             "article detail cold <= 2x built without payloads",
             counted["article_times"]["cold_ms"] <= 2 * counted["article_times"]["uncached_ms"],

@@ -17,6 +17,7 @@ SENT = {"replayed": 10, "invalid": 5, "expired": 5, "bot": 5, "non_browser": 5}
 APART = {"apart_sent": SENT, "apart_counted": dict(SENT)}
 READER = {
     "reader_warm_queries": 0,
+    "page_warm_queries": 0,
     "article_times": {"cold_ms": 10.0, "uncached_ms": 8.0, "warm_ms": 0.5},
 }
 
@@ -88,6 +89,7 @@ def _runs(decision_rps: float) -> dict[str, list[dict]]:
         "topic": 500,
         "insights": 500,
         "countdown": 600,
+        "page": 400,
         "not_modified": 750,
         "naive": 200,
     }
@@ -199,6 +201,7 @@ def test_reader_endpoints_are_warm_with_no_query_and_a_slow_cold_answer_fails(ca
     counted |= {"reads": 3, "reads_sent": 3, "trending_warm_queries": 0}
     counted |= {
         "reader_warm_queries": 0,
+        "page_warm_queries": 0,
         "article_times": {**times, "cold_ms": 3 * times["uncached_ms"]},
     }
     assert run.check_targets([], results, counted) is False
@@ -243,3 +246,26 @@ def test_snapshot_targets_pass_only_when_each_is_met(build_s, memory_mb, after_p
     builds = [{"creatives": 10_000, "build_s": build_s, "memory_mb": memory_mb}]
     after_save = {"x_steady": after_p99 / 5000, "error_total": 0}
     assert all(ok for _, ok in run.snapshot_checks(builds, after_save)) is passes
+
+
+def test_the_feature_articles_page_is_warm_with_no_query_and_a_slow_page_fails(
+    bench_inventory, capsys
+):
+    from bench import reader
+
+    articles = inventory.load_articles(count=12)
+    reader.load_reader_content(articles)
+    feature = reader.feature_article(articles)
+    paths = reader.page_paths(feature, viewers=20)
+    assert len(set(paths)) > 1 and all(
+        p.startswith(f"/api/v1/pages/articles/{feature.slug}/?viewer=") for p in paths
+    )
+    assert reader.warm_queries(paths) == 0
+    results = run.summarise({**_runs(600), "page": _runs(290)["decision"]})
+    counted = {"impressions": 5, "beacons_sent": 5, "clicks": 4, "clicks_sent": 4}
+    counted.update(resend_failures=0, billable_unchanged=True, **APART, **READER)
+    counted |= {"reads": 3, "reads_sent": 3, "trending_warm_queries": 0, "page_warm_queries": 2}
+    assert run.check_targets([], results, counted) is False
+    out = capsys.readouterr().out
+    assert "FAIL  article page (warm) >= 0.3x trivial" in out
+    assert "FAIL  article page warm: 0 SQL queries" in out

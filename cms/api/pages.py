@@ -30,6 +30,7 @@ from random import Random
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -41,7 +42,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from cms.api.errors import ERROR_400, ERROR_403, ERROR_404
-from cms.api.payloads import RawJSON, hole, mark, register_hole, wants_holes
+from cms.api.payloads import RawJSON, bypasses, hole, mark, register_hole, wants_holes
 from cms.api.serializers import ArticleDetailSerializer, ArticleListSerializer, absolute
 from cms.api.views import PublicCacheMixin, article_keys, more_from
 from cms.models import Article
@@ -230,13 +231,20 @@ def page_article(slug: str, *, at: datetime | None = None) -> Article:
 
 
 def staff_user(request: Any) -> Any:
-    """The staff member making ``request`` (a staff token or a staff session), or None."""
-    for authentication in (TokenAuthentication(), SessionAuthentication()):
-        found = authentication.authenticate(request)
-        if found is not None:
-            user = found[0]
-            return user if user.is_active and user.is_staff else None
-    return None
+    """The staff member making ``request`` (a DRF request: a staff token or a staff
+    session), or None."""
+    found = TokenAuthentication().authenticate(request)
+    if found is None:
+        # Read the session itself: this view has no authenticators, so DRF has already set
+        # the Django request's user to anonymous (SessionAuthentication would read that).
+        session_user = get_user(request._request)
+        if not session_user.is_authenticated:
+            return None
+        SessionAuthentication().enforce_csrf(request)  # a safe method passes
+        user = session_user
+    else:
+        user = found[0]
+    return user if user.is_active and user.is_staff else None
 
 
 # --- The API view ---------------------------------------------------------------------------
@@ -247,6 +255,7 @@ class PageQuerySerializer(serializers.Serializer):
         rf"^{VIEWER_RE.pattern}\Z",
         required=False,
         max_length=64,
+        trim_whitespace=False,  # "abc\n" is refused (as the ads API does), not read as "abc"
         help_text="Anonymous viewer id (1-64 of A-Z a-z 0-9 - _), for the ads' frequency caps.",
     )
     at = serializers.DateTimeField(
@@ -333,12 +342,15 @@ class ArticlePageViewSet(PublicCacheMixin, viewsets.GenericViewSet):
     queryset = Article.objects.none()  # the schema's model; retrieve() finds the article
     lookup_field = "slug"
     serializer_class = ArticlePageSerializer
+    payload_conditional = False  # every answer's ads differ: no ETag, no 304
     pagination_class = None
     filterset_class = None
 
     def payload_bypassed(self, request: HttpRequest) -> bool:
-        # `at` and anything unexpected go through DRF (which validates) and are not stored.
-        return super().payload_bypassed(request) if _query_is_plain(request) else True
+        # `at` and anything unexpected go through DRF (which validates) and are not stored;
+        # a well-formed `viewer` is read per answer by the ads' hole, so it is not a reason
+        # to bypass (the mixin's own check would: it is no stored parameter).
+        return not _query_is_plain(request) or bypasses(request, query=False)
 
     def payload_url(self, request: HttpRequest) -> str:
         return request.build_absolute_uri(request.path)  # the viewer is the answer's own

@@ -326,12 +326,14 @@ MAX_PAGE = 10_000
 MAX_PAGE_SIZE = 100
 
 
-def _bypasses(request: HttpRequest) -> bool:
+def bypasses(request: HttpRequest, *, query: bool = True) -> bool:
+    """True when ``request`` is built by DRF every time and never stored: not a GET or HEAD,
+    DRF's HTML pages, or (``query``) query parameters that are not stored ones."""
     if request.method not in ("GET", "HEAD"):
         return True
     if settings.DEBUG and "text/html" in request.META.get("HTTP_ACCEPT", ""):
         return True
-    if not request.META.get("QUERY_STRING"):
+    if not query or not request.META.get("QUERY_STRING"):
         return False
     for name, values in request.GET.lists():
         if name not in STORED_PARAMS or len(values) != 1:
@@ -347,9 +349,13 @@ def _bypasses(request: HttpRequest) -> bool:
 class CachedPayloadMixin:
     """Serves the view's marked answers from ready-to-send payloads (module docstring)."""
 
+    # False for a view that marks its answers ``conditional=False``: the schema then
+    # documents no ETag, If-None-Match or 304 for it.
+    payload_conditional = True
+
     def payload_bypassed(self, request: HttpRequest) -> bool:
         """True when this request is built by DRF every time and never stored."""
-        return _bypasses(request)
+        return bypasses(request)
 
     def payload_url(self, request: HttpRequest) -> str:
         """What a stored payload is kept under: the URL (a view whose holes read some of
@@ -450,13 +456,30 @@ def document_conditional_gets(result: dict, generator: Any, request: Any, public
         for path, _regex, method, callback in generator.endpoints
         if issubclass(getattr(callback, "cls", object), CachedPayloadMixin)
     }
-    headers = {
+    unconditional = {
+        (path, method.lower())
+        for path, _regex, method, callback in generator.endpoints
+        if not getattr(getattr(callback, "cls", object), "payload_conditional", True)
+    }
+    all_headers = {
         name: {"schema": {"type": "string"}, "description": text} for name, text in _HEADERS.items()
     }
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
-            if (path, "get" if method == "head" else method) not in cached:
+            endpoint = (path, "get" if method == "head" else method)
+            if endpoint not in cached:
                 continue
+            if endpoint in unconditional:  # no ETag: no conditional GET to document
+                headers = {k: v for k, v in all_headers.items() if k != "ETag"}
+                headers["Cache-Control"] = {
+                    "schema": {"type": "string"},
+                    "description": "`no-store`: every answer is its own.",
+                }
+                responses = operation.setdefault("responses", {})
+                if "200" in responses:
+                    responses["200"].setdefault("headers", {}).update(headers)
+                continue
+            headers = all_headers
             parameters = operation.setdefault("parameters", [])
             if not any(p.get("name") == "If-None-Match" for p in parameters):
                 parameters.append(
