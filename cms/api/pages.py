@@ -233,12 +233,19 @@ def page_article(slug: str, *, at: datetime | None = None) -> Article:
 
 def staff_user(request: Any) -> Any:
     """The staff member making ``request`` (a staff token or a staff session), or None."""
-    for authentication in (TokenAuthentication(), SessionAuthentication()):
-        found = authentication.authenticate(request)
-        if found is not None:
-            user = found[0]
-            return user if user.is_active and user.is_staff else None
-    return None
+    found = TokenAuthentication().authenticate(request)
+    if found is None:
+        # The session's user as AuthenticationMiddleware found it: a view without
+        # authentication classes has DRF put AnonymousUser in its place on the request.
+        session_user = getattr(request._request, "page_session_user", None)
+        if session_user is not None:
+            found = (session_user, None) if session_user.is_authenticated else None
+        else:
+            found = SessionAuthentication().authenticate(request)
+    if found is None:
+        return None
+    user = found[0]
+    return user if user.is_active and user.is_staff else None
 
 
 # --- The API view ---------------------------------------------------------------------------
@@ -338,6 +345,8 @@ class ArticlePageViewSet(PublicCacheMixin, viewsets.GenericViewSet):
     pagination_class = None
     filterset_class = None
 
+    per_answer_params = frozenset({"viewer"})  # the ads' hole reads it
+
     def payload_bypassed(self, request: HttpRequest) -> bool:
         # `at` and anything unexpected go through DRF (which validates) and are not stored.
         return super().payload_bypassed(request) if _query_is_plain(request) else True
@@ -346,6 +355,8 @@ class ArticlePageViewSet(PublicCacheMixin, viewsets.GenericViewSet):
         return request.build_absolute_uri(request.path)  # the viewer is the answer's own
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # Kept before DRF replaces it (no authentication classes): staff_user reads it.
+        request.page_session_user = getattr(request, "user", None)  # type: ignore[attr-defined]
         viewer = request.GET.get("viewer")
         request.page_viewer = (  # type: ignore[attr-defined]  # read by the ads' hole
             viewer if viewer and VIEWER_RE.fullmatch(viewer) else None

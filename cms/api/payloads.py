@@ -326,7 +326,7 @@ MAX_PAGE = 10_000
 MAX_PAGE_SIZE = 100
 
 
-def _bypasses(request: HttpRequest) -> bool:
+def _bypasses(request: HttpRequest, per_answer: frozenset[str] = frozenset()) -> bool:
     if request.method not in ("GET", "HEAD"):
         return True
     if settings.DEBUG and "text/html" in request.META.get("HTTP_ACCEPT", ""):
@@ -334,6 +334,8 @@ def _bypasses(request: HttpRequest) -> bool:
     if not request.META.get("QUERY_STRING"):
         return False
     for name, values in request.GET.lists():
+        if name in per_answer and len(values) == 1:
+            continue  # read by the answer's holes, not part of the stored payload
         if name not in STORED_PARAMS or len(values) != 1:
             return True
         if name in ("page", "page_size"):
@@ -347,9 +349,12 @@ def _bypasses(request: HttpRequest) -> bool:
 class CachedPayloadMixin:
     """Serves the view's marked answers from ready-to-send payloads (module docstring)."""
 
+    # Query parameters the holes read per answer (the view's payload_url leaves them out).
+    per_answer_params: frozenset[str] = frozenset()
+
     def payload_bypassed(self, request: HttpRequest) -> bool:
         """True when this request is built by DRF every time and never stored."""
-        return _bypasses(request)
+        return _bypasses(request, self.per_answer_params)
 
     def payload_url(self, request: HttpRequest) -> str:
         """What a stored payload is kept under: the URL (a view whose holes read some of

@@ -14,4 +14,6 @@ urlpatterns = [
     path("sponsors/<slug:slug>/", views.sponsor, name="sponsor"),
     path("insights/", views.insights, name="insights"),
     path("trending/", views.trending_page, name="trending"),
+    # Staff: an article's page at a moment (drafts too), for the admin's preview.
+    path("preview/articles/<int:pk>/", views.article_preview, name="article-preview"),
 ]

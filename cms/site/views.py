@@ -19,9 +19,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import resolve, reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework.renderers import JSONRenderer
 
 from cms.api.pages import article_page
@@ -314,3 +317,22 @@ def render_article_page(request: HttpRequest, article: Article, at: datetime) ->
     response = render(request, "site/article.html", _article_context(data))
     response["Cache-Control"] = "no-store, private"
     return response
+
+
+@staff_member_required
+def article_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff: the page of article ``pk`` (drafts too) at ``?at=<ISO time>``, by default at
+    its go-live time (or now, when it has none or it is past). The admin links here."""
+    found = get_object_or_404(Article, pk=pk)
+    if not request.user.has_perm("cms.view_article"):
+        return error_page(request, 403, "You may not see articles.")
+    raw = request.GET.get("at", "")
+    try:
+        at = parse_datetime(raw) if raw else None
+    except ValueError:  # well-formed but impossible, such as month 13
+        at = None
+    if raw and (at is None or timezone.is_naive(at)):
+        return error_page(request, 400, "Give `at` as an ISO 8601 time with its offset.")
+    if at is None:
+        at = max(found.published_at or timezone.now(), timezone.now())
+    return render_article_page(request, found, at)
