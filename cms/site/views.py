@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.renderers import JSONRenderer
 
-from cms.api.pages import article_page
+from cms.api.pages import article_page, promo_slot
 from cms.models import Article
 from sponsors.sponsorships import with_sponsor_block
 from sponsors.tracking import VIEWER_RE
@@ -156,10 +156,28 @@ def _pager(request: HttpRequest, data: dict[str, Any], number: int) -> dict[str,
     }
 
 
-def _plain(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def site_promo(request: HttpRequest, topics: str = "") -> dict[str, Any]:
+    """The site-wide promo strip of a listing page: the ads API's decision for the promo
+    slot (``ARTICLE_PAGE_PROMO_SLOT``) for this reader; no ad when ad serving fails."""
+    key = promo_slot()
+    answer = api_get(
+        request,
+        "ads-decision",
+        slots=key,
+        topics=topics,
+        viewer=getattr(request, "site_viewer", ""),
+    )
+    slots = answer.data.get("slots") if answer.status == 200 and answer.data else None
+    return {"key": key, "ad": (slots or {}).get(key)}
+
+
+def _plain(
+    request: HttpRequest, template: str, context: dict[str, Any], *, topics: str = ""
+) -> HttpResponse:
+    context = {"promo": site_promo(request, topics), **context}
     response = render(request, template, context)
-    # Listings change with every publication; a browser may keep them briefly.
-    response["Cache-Control"] = "private, max-age=60"
+    # Each answer carries its own ad beacons (the promo strip): for this reader only.
+    response["Cache-Control"] = "no-store, private"
     return response
 
 
@@ -219,7 +237,7 @@ def _group_page(
         "pager": _pager(request, articles.data, number),
         **extra,
     }
-    return _plain(request, template, context)
+    return _plain(request, template, context, topics=slug if kind == "topic" else "")
 
 
 @site_page
