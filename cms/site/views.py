@@ -25,6 +25,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import resolve, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_safe
 from rest_framework.renderers import JSONRenderer
 
 from cms.api.pages import article_page, promo_slot
@@ -194,7 +195,7 @@ def site_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
-    return wrapped
+    return require_safe(wrapped)  # pages are read: GET and HEAD, else 405
 
 
 # --- Pages -------------------------------------------------------------------------------
