@@ -51,10 +51,15 @@ def test_every_reference_page_has_no_serious_axe_violation(
     axe = Axe()
     failures = []
     for name, path in PAGES.items():
-        response = page.goto(f"{live_server.url}{path}", wait_until="networkidle")
-        assert response is not None and response.status == 200, (name, path)
-        if name == "article":  # the countdown has mounted: it is part of what is checked
+        try:
+            response = page.goto(f"{live_server.url}{path}", wait_until="networkidle")
+            assert response is not None and response.status == 200, f"{path} did not answer 200"
+            # The strip's countdown has mounted: it is part of what is checked.
             page.wait_for_selector(".promo-strip [data-countdown-state='open']")
+        except BaseException as failure:
+            shot = tmp_path / f"{name}-{width}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            raise AssertionError(f"{failure} (screenshot: {shot})") from failure
         results = axe.run(page)
         blocking = [v for v in results.response["violations"] if v.get("impact") in BLOCKING]
         if blocking:
