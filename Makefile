@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench bench-reports e2e clean
+.PHONY: run test lint format bench bench-reports e2e screenshots clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: $(VENV)/.installed
 # PostgreSQL (BENCH_REPORTS_DATABASE_URL), the ad-ops pages and the CSV's memory.
 bench-reports: $(VENV)/.installed
 	$(PY) bench/reports.py $(BENCH_ARGS)
+
+# Home and article reference pages at desktop and phone widths (README "Reference pages").
+screenshots: $(VENV)/.installed
+	$(PY) manage.py site_screenshots --out $(or $(OUT),screenshots)
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3* bench-results

@@ -73,6 +73,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # The reference pages' filters (cms.site is no app of its own).
+            "libraries": {"site": "cms.site.templatetags"},
         },
     },
 ]
@@ -172,6 +174,10 @@ IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", default=40_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", default=[])
+
+# Where the API's `page_url` fields point: the reference pages of this site ("", the
+# request's own host) or another front end's base, such as "https://www.example.com".
+SITE_PAGE_BASE_URL = env_str("SITE_PAGE_BASE_URL", default="").rstrip("/")
 
 # CDN purge hooks (sponsors/purgers.py): who is told which surrogate keys a save invalidated.
 CDN_PURGER = env_str("CDN_PURGER", default="none")

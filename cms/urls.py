@@ -70,5 +70,8 @@ if settings.SERVE_MEDIA:
     ]
 
 
+# The reference pages last: every path above keeps its own routes.
+urlpatterns += [path("", include("cms.site.urls"))]
+
 # Http404 raised under /api/ (with DEBUG off) answers in the API's error format too.
 handler404 = "cms.api.errors.not_found"

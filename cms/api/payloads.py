@@ -192,7 +192,7 @@ def _trust(url: str, epoch: int | None) -> None:
 
 
 # Part of every shared key: a release that changes what a stored payload holds uses new keys.
-PAYLOAD_FORMAT = 1
+PAYLOAD_FORMAT = 2  # 2: article, topic, author and sponsor objects carry page_url
 
 
 def _shared_key(url: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
@@ -55,12 +56,38 @@ def absolute(request: Any, path: str) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
-class TopicSerializer(serializers.ModelSerializer):
+PAGE_URL_HELP = (
+    "This object's page on the reference site (`SITE_PAGE_BASE_URL`: another front end's "
+    "base, else this server's)."
+)
+
+
+def page_url(request: Any, name: str, slug: str) -> str:
+    """The page of an object on the reference site (``site:<name>``), under
+    ``SITE_PAGE_BASE_URL`` when another front end serves the pages, else on this host."""
+    path = reverse(f"site:{name}", kwargs={"slug": slug})
+    base = getattr(settings, "SITE_PAGE_BASE_URL", "")
+    return f"{base.rstrip('/')}{path}" if base else absolute(request, path)
+
+
+class PageUrlMixin:
+    """``page_url`` beside the API's ``url``: the object's reference page (``page_name``)."""
+
+    page_name = ""
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_page_url(self, obj: Any) -> str:
+        return page_url(self.context.get("request"), self.page_name, obj.slug)  # type: ignore[attr-defined]  # a serializer's context
+
+
+class TopicSerializer(PageUrlMixin, serializers.ModelSerializer):
     articles_url = serializers.SerializerMethodField(help_text="The topic's articles (View all).")
+    page_url = serializers.SerializerMethodField(help_text=PAGE_URL_HELP)
+    page_name = "topic"
 
     class Meta:
         model = Topic
-        fields = ["name", "slug", "description", "articles_url"]
+        fields = ["name", "slug", "description", "articles_url", "page_url"]
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_articles_url(self, topic: Topic) -> str:
@@ -71,16 +98,18 @@ class TopicSerializer(serializers.ModelSerializer):
 
 class TopicSummarySerializer(TopicSerializer):
     class Meta(TopicSerializer.Meta):
-        fields = ["name", "slug", "articles_url"]
+        fields = ["name", "slug", "articles_url", "page_url"]
 
 
-class AuthorSerializer(serializers.ModelSerializer):
+class AuthorSerializer(PageUrlMixin, serializers.ModelSerializer):
     photo = serializers.SerializerMethodField()
     articles_url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField(help_text=PAGE_URL_HELP)
+    page_name = "author"
 
     class Meta:
         model = Author
-        fields = ["name", "slug", "role", "region", "photo", "articles_url"]
+        fields = ["name", "slug", "role", "region", "photo", "articles_url", "page_url"]
 
     @extend_schema_field(ImageSerializer(allow_null=True))
     def get_photo(self, author: Author) -> dict | None:
@@ -102,10 +131,12 @@ class AuthorSerializer(serializers.ModelSerializer):
 # The sponsor block ("Content created with: TikTok", logo, description, "Find out more").
 
 
-class SponsorSummarySerializer(serializers.Serializer):
+class SponsorSummarySerializer(PageUrlMixin, serializers.Serializer):
     name = serializers.CharField()
     slug = serializers.SlugField()
     url = serializers.SerializerMethodField(help_text="The sponsor's profile in this API.")
+    page_url = serializers.SerializerMethodField(help_text=PAGE_URL_HELP)
+    page_name = "sponsor"
     logo = serializers.SerializerMethodField(
         help_text="Logo renditions (PNG/WebP keep their transparency), or null."
     )
@@ -142,8 +173,10 @@ class SponsorshipSerializer(serializers.Serializer):
     sponsor = SponsorSummarySerializer()
 
 
-class ArticleListSerializer(serializers.ModelSerializer):
+class ArticleListSerializer(PageUrlMixin, serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField(help_text=PAGE_URL_HELP)
+    page_name = "article"
     author = AuthorSerializer(allow_null=True)
     topics = serializers.SerializerMethodField()
     hero = serializers.SerializerMethodField()
@@ -158,6 +191,7 @@ class ArticleListSerializer(serializers.ModelSerializer):
         fields = [
             "slug",
             "url",
+            "page_url",
             "headline",
             "standfirst",
             "kind",
