@@ -5,12 +5,10 @@ from __future__ import annotations
 from adminsortable2.admin import SortableAdminBase, SortableStackedInline
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django_prose_editor.fields import ProseEditorFormField
@@ -22,7 +20,6 @@ from cms.sanitize import URL_SCHEMES, rich_text_from_editor
 from sponsors.sponsorships import (
     display_sponsorship,
     require_partner_sponsorship,
-    with_sponsor_block,
 )
 
 admin.site.site_header = "Sponsored content"
@@ -215,9 +212,11 @@ class ArticleAdmin(SortableAdminBase, admin.ModelAdmin):
 
     @admin.display(description="preview")
     def preview_link(self, obj: Article) -> str:
+        # The reference article page as it will look at go-live (now, if that has passed or
+        # is not set): with its ads, the promo strip and the sponsor block of that moment.
         if not obj.pk:
             return "Save the article to preview it."
-        url = reverse("admin:cms_article_preview", args=[obj.pk])
+        url = reverse("site:article-preview", args=[obj.pk])
         return format_html('<a href="{}" target="_blank" rel="noopener">Preview</a>', url)
 
     @admin.display(description="sponsor block")
@@ -254,30 +253,6 @@ class ArticleAdmin(SortableAdminBase, admin.ModelAdmin):
     def archive(self, request, queryset):
         changed = services.articles_archive(articles=queryset)
         self.message_user(request, f"{changed} article(s) archived.", messages.SUCCESS)
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/preview/",
-                self.admin_site.admin_view(self.preview_view),
-                name="cms_article_preview",
-            ),
-            *super().get_urls(),
-        ]
-
-    def preview_view(self, request, pk: int):
-        article = get_object_or_404(with_sponsor_block(Article.objects.for_detail()), pk=pk)
-        if not self.has_view_or_change_permission(request, article):
-            raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "article": article,
-            "topics": [link.topic for link in article.article_topics.all()],
-            "sponsorship": display_sponsorship(article),
-            "opts": self.opts,
-            "title": f"Preview: {article.headline}",
-        }
-        return TemplateResponse(request, "cms/article_preview.html", context)
 
 
 @admin.register(Topic)

@@ -83,7 +83,6 @@ ALLOWED: dict[str, set[str]] = {
     "cms_article_change": ALL,  # ad ops: reads
     "cms_article_delete": {SUPER},
     "cms_article_history": ALL,
-    "cms_article_preview": ALL,
     # Topics: editors; ad ops read them (sponsorships and targeting pick them).
     "cms_topic_changelist": ALL,
     "cms_topic_add": {SUPER, EDITOR},

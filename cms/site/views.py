@@ -343,7 +343,9 @@ def article_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """Staff: the page of article ``pk`` (drafts too) at ``?at=<ISO time>``, by default at
     its go-live time (or now, when it has none or it is past). The admin links here."""
     found = get_object_or_404(Article, pk=pk)
-    if not request.user.has_perm("cms.view_article"):
+    if not (
+        request.user.has_perm("cms.view_article") or request.user.has_perm("cms.change_article")
+    ):
         return error_page(request, 403, "You may not see articles.")
     raw = request.GET.get("at", "")
     try:

@@ -256,7 +256,7 @@ def test_the_layout_holds_when_ad_serving_fails(world, reader_page, monkeypatch)
                 "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             assert overflow <= 0, "nothing wider than the screen"
-            body = page.locator("article").bounding_box()
+            body = page.locator("article.article").bounding_box()
             assert body is not None and body["width"] >= min(300, viewport["width"] - 40)
 
 
@@ -352,6 +352,14 @@ def test_partner_content_goes_through_approval_to_the_page(
         page.fill("#id_published_at_1", go_live.strftime("%H:%M:%S"))
         page.click("input[name=_continue]")
         page.wait_for_selector("text=was changed successfully")
+
+        # The admin's preview: the reference page at its go-live, ads and promo strip too.
+        page.goto(base + page.get_by_role("link", name="Preview").get_attribute("href"))
+        assert page.locator("h1").inner_text() == headline
+        assert "nothing is counted" in page.locator(".preview-banner").inner_text()
+        assert "Content created with" in page.content()
+        assert page.locator(".promo-strip").count() == 1
+        assert page.locator("article.article").get_attribute("data-read-url") == ""
 
         article_url = f"{base}/articles/{FEATURE_SLUG}/"
         insights = page.get_by_role("region", name="Industry insights")
