@@ -46,6 +46,8 @@ bench-reports: $(VENV)/.installed
 
 # Home and article reference pages at desktop and phone widths (README "Reference pages").
 screenshots: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo_data
 	$(PY) manage.py site_screenshots --out $(or $(OUT),screenshots)
 
 clean:

@@ -130,6 +130,14 @@ def _failed(request: HttpRequest, answer: Answer) -> HttpResponse | None:
     message = ""
     if isinstance(answer.data, dict):
         message = str(answer.data.get("detail") or answer.data.get("message") or "")
+        errors = answer.data.get("errors") or {}
+        if answer.status == 400 and isinstance(errors, dict) and errors:
+            # Say what is wrong, field by field, as the API does ("at: Datetime has …").
+            message = " ".join(
+                f"{name}: {' '.join(str(text) for text in texts)}"
+                for name, texts in errors.items()
+                if isinstance(texts, list)
+            )
     status = answer.status if answer.status in STATUS_TITLES else 503
     if status == 503:
         message = "Please try again in a moment."

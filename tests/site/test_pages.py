@@ -320,3 +320,13 @@ def test_cold_pages_have_pinned_query_counts(demo, django_assert_max_num_queries
         cache.clear()
         with django_assert_max_num_queries(most):
             assert reader.get(url).status_code == 200
+
+
+def test_a_malformed_at_says_what_is_wrong_on_a_readable_page(db, client):
+    article = ArticleFactory()
+    User.objects.create_user("boss", password="pw", is_staff=True)
+    client.login(username="boss", password="pw")
+    refused = client.get(f"/articles/{article.slug}/?at=next+tuesday")
+    assert refused.status_code == 400
+    assert refused["Content-Type"].startswith("text/html")
+    assert "at: Datetime has wrong format" in text(refused)
