@@ -1,5 +1,7 @@
 """Debian's Chromium for the browser tests: where it is, its flags, and the skip without it."""
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,3 +16,14 @@ NEEDS_CHROMIUM = [
         not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium"
     ),
 ]
+
+
+@contextlib.contextmanager
+def screenshot_on_failure(page, path: Path) -> Iterator:
+    """Inside the ``with``, a failure saves a full-page screenshot of ``page`` at ``path``
+    and names it in the failure message."""
+    try:
+        yield page
+    except BaseException as failure:
+        page.screenshot(path=str(path), full_page=True)
+        raise AssertionError(f"{failure} (screenshot: {path})") from failure

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from sponsors.models import Countdown
-from tests.e2e.browser import NEEDS_CHROMIUM
+from tests.e2e.browser import NEEDS_CHROMIUM, screenshot_on_failure
 
 WAIT_MS = 30_000
 BEHIND = "Contoso Cloud: media platforms"  # the demo campaign delivering behind its pace
@@ -35,12 +35,8 @@ def browser_page(launch_browser, tmp_path):
         browser = launch_browser()
         page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
         page.set_default_timeout(WAIT_MS)
-        try:
+        with screenshot_on_failure(page, tmp_path / "failure.png"):
             yield page
-        except BaseException as failure:
-            shot = tmp_path / "failure.png"
-            page.screenshot(path=str(shot), full_page=True)
-            raise AssertionError(f"{failure} (screenshot: {shot})") from failure
 
     return open_page
 

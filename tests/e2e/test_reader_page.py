@@ -25,7 +25,7 @@ from cms.models import ArticleBlock
 from sponsors.countdowns import countdown_extend
 from sponsors.models import ArticleReadCounter, DeliveryCounter
 from tests.cms.factories import ArticleFactory, BlockFactory, TopicFactory
-from tests.e2e.browser import NEEDS_CHROMIUM
+from tests.e2e.browser import NEEDS_CHROMIUM, screenshot_on_failure
 from tests.images import image_bytes
 from tests.sponsors.factories import SponsorFactory
 from tests.sponsors.factories_ads import CreativeFactory, ImageCreativeFactory, SlotFactory
@@ -97,11 +97,8 @@ def reader_page(launch_browser, tmp_path):
         page = context.new_page()
         page.set_default_timeout(WAIT_MS)
         try:
-            yield page
-        except BaseException as failure:
-            shot = tmp_path / "failure.png"
-            page.screenshot(path=str(shot), full_page=True)
-            raise AssertionError(f"{failure} (screenshot: {shot})") from failure
+            with screenshot_on_failure(page, tmp_path / "failure.png"):
+                yield page
         finally:
             context.close()
 
