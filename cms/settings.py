@@ -178,6 +178,10 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", default=[])
 # Where the API's `page_url` fields point: the reference pages of this site ("", the
 # request's own host) or another front end's base, such as "https://www.example.com".
 SITE_PAGE_BASE_URL = env_str("SITE_PAGE_BASE_URL", default="").rstrip("/")
+if SITE_PAGE_BASE_URL and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", SITE_PAGE_BASE_URL):
+    raise ImproperlyConfigured(
+        "SITE_PAGE_BASE_URL: give an http(s) URL such as https://www.example.com/news."
+    )
 
 # CDN purge hooks (sponsors/purgers.py): who is told which surrogate keys a save invalidated.
 CDN_PURGER = env_str("CDN_PURGER", default="none")

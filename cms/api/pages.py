@@ -43,7 +43,12 @@ from rest_framework.response import Response
 
 from cms.api.errors import ERROR_400, ERROR_403, ERROR_404
 from cms.api.payloads import RawJSON, bypasses, hole, mark, register_hole, wants_holes
-from cms.api.serializers import ArticleDetailSerializer, ArticleListSerializer, absolute
+from cms.api.serializers import (
+    ArticleDetailSerializer,
+    ArticleListSerializer,
+    absolute,
+    page_url,
+)
 from cms.api.views import PublicCacheMixin, article_keys, more_from
 from cms.models import Article
 from sponsors import trending, versions
@@ -125,7 +130,7 @@ def _trending_build(request: HttpRequest) -> tuple[tuple[str, str], ...]:
 
 
 def _trending_filler(request: HttpRequest, argument: str, now: float) -> RawJSON:
-    key = f"page-trending:{_base_url(request)}"
+    key = f"page-trending:{_base_url(request)}:{settings.SITE_PAGE_BASE_URL}"
     cards, _expires = trending.cached(key, lambda: _trending_build(request))
     shown = [card for slug, card in cards if slug != argument][:TRENDING_COUNT]
     return RawJSON(("[" + ",".join(shown) + "]").encode())
@@ -209,6 +214,7 @@ def article_page(
         "insights": {
             "results": ArticleListSerializer(insights, many=True, context=context).data,
             "url": absolute(request, reverse("api:insight-list")),
+            "page_url": page_url(request, "insights"),
         },
         "add_content": {
             "label": ADD_CONTENT_LABEL,
@@ -288,6 +294,7 @@ class LinkSerializer(serializers.Serializer):
 class InsightsSerializer(serializers.Serializer):
     results = ArticleListSerializer(many=True, help_text="The newest live partner content.")
     url = serializers.URLField(help_text="The whole feed (“View all”).")
+    page_url = serializers.URLField(help_text="The feed's page on the reference site.")
 
 
 class ArticlePageSerializer(serializers.Serializer):

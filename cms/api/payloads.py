@@ -196,7 +196,10 @@ PAYLOAD_FORMAT = 2  # 2: article, topic, author and sponsor objects carry page_u
 
 
 def _shared_key(url: str) -> str:
-    return f"payload:{PAYLOAD_FORMAT}:" + hashlib.sha256(url.encode()).hexdigest()[:32]
+    # The page URLs' base is in the key: a deploy that moves it never serves the old links.
+    base = getattr(settings, "SITE_PAGE_BASE_URL", "")
+    digest = hashlib.sha256(f"{url} {base}".encode()).hexdigest()[:32]
+    return f"payload:{PAYLOAD_FORMAT}:{digest}"
 
 
 def _current(payload: Payload) -> bool:

@@ -62,10 +62,11 @@ PAGE_URL_HELP = (
 )
 
 
-def page_url(request: Any, name: str, slug: str) -> str:
-    """The page of an object on the reference site (``site:<name>``), under
-    ``SITE_PAGE_BASE_URL`` when another front end serves the pages, else on this host."""
-    path = reverse(f"site:{name}", kwargs={"slug": slug})
+def page_url(request: Any, name: str, slug: str | None = None) -> str:
+    """The page of an object (or, without ``slug``, a list) on the reference site
+    (``site:<name>``), under ``SITE_PAGE_BASE_URL`` when another front end serves the pages,
+    else on this host."""
+    path = reverse(f"site:{name}", kwargs={"slug": slug} if slug is not None else None)
     base = getattr(settings, "SITE_PAGE_BASE_URL", "")
     return f"{base.rstrip('/')}{path}" if base else absolute(request, path)
 

@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -173,7 +174,8 @@ class TrendingView(HotPathView):
     def get(self, request: HttpRequest) -> HttpResponse:
         topic, limit = _parse(query_params(request.META.get("QUERY_STRING", "")))
         base = _base_url(request)
-        key = f"trending:{base}:{topic or ''}"
+        # The cards' page URLs follow SITE_PAGE_BASE_URL: a deploy that moves it gets new keys.
+        key = f"trending:{base}:{settings.SITE_PAGE_BASE_URL}:{topic or ''}"
         (items, rest), expires = trending.cached(key, lambda: _build(request, topic))
         body = '{"results":[' + ",".join(items[:limit]) + "]," + rest[1:]
         max_age = max(0, int(expires - datetime.now(UTC).timestamp()))

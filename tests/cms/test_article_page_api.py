@@ -145,6 +145,7 @@ def test_one_answer_holds_every_part_of_the_page(api_client, page):
     insights = body["insights"]
     assert [a["slug"] for a in insights["results"]] == [page["newer"].slug, page["older"].slug]
     assert insights["url"] == "http://testserver/api/v1/insights/"
+    assert insights["page_url"] == "http://testserver/insights/"
     assert body["add_content"] == {
         "label": "Add your own content",
         "url": "http://testserver/partners/submit/",

@@ -43,3 +43,20 @@ def test_a_malformed_boolean_is_a_readable_error():
     result = manage("check", env={"DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DEBUG must be one of" in result.stderr
+
+
+def test_page_settings_refuse_what_would_break_the_pages():
+    cases = [
+        ({"ARTICLE_PAGE_SLOTS": "leaderboard,Bad Key"}, "'Bad Key' is not a slot key"),
+        ({"ARTICLE_PAGE_PROMO_SLOT": "strip|x"}, "'strip|x' is not a slot key"),
+        ({"SITE_PAGE_BASE_URL": "www.example.com"}, "SITE_PAGE_BASE_URL: give an http(s) URL"),
+        ({"SITE_PAGE_BASE_URL": "javascript:alert(1)"}, "SITE_PAGE_BASE_URL: give an http(s)"),
+    ]
+    for env, message in cases:
+        result = manage("check", env=env)
+        assert result.returncode != 0, env
+        assert message in result.stderr, (env, result.stderr[-400:])
+        assert "Traceback" not in result.stderr, "a readable message, not a traceback"
+    assert (
+        manage("check", env={"SITE_PAGE_BASE_URL": "https://www.example.com/news"}).returncode == 0
+    )
