@@ -34,8 +34,9 @@ from django.contrib.auth import get_user
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.urls.converters import SlugConverter
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import PermissionDenied
@@ -337,10 +338,7 @@ def _query_is_plain(request: HttpRequest) -> bool:
         "read beacon: `Cache-Control: no-store`. Staff may add `at` to see the page at "
         "another moment."
     ),
-    parameters=[
-        PageQuerySerializer,
-        OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The article's slug."),
-    ],
+    parameters=[PageQuerySerializer],
     responses={200: ArticlePageSerializer, **ERROR_400, **ERROR_403, **ERROR_404},
 )
 class ArticlePageViewSet(PublicCacheMixin, viewsets.GenericViewSet):
@@ -348,6 +346,9 @@ class ArticlePageViewSet(PublicCacheMixin, viewsets.GenericViewSet):
 
     queryset = Article.objects.none()  # the schema's model; retrieve() finds the article
     lookup_field = "slug"
+    # Slugs as Django's path converter reads them: anything else (a NUL byte too) is the
+    # API's 404 before any query.
+    lookup_value_regex = SlugConverter.regex
     serializer_class = ArticlePageSerializer
     payload_conditional = False  # every answer's ads differ: no ETag, no 304
     pagination_class = None

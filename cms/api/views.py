@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.urls.converters import SlugConverter
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -113,6 +114,9 @@ class ArticleViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
     """Live articles. Drafts, scheduled and archived articles are not found (404)."""
 
     lookup_field = "slug"
+    # Slugs as Django's path converter reads them: anything else (a NUL byte too) is the
+    # API's 404 before any query.
+    lookup_value_regex = SlugConverter.regex
     filterset_class = ArticleFilter
 
     def get_queryset(self):
@@ -173,6 +177,9 @@ class ArticleGroupViewSet(PublicCacheMixin, viewsets.ReadOnlyModelViewSet):
     ``{slug}/articles/``, their live articles paginated like the article list."""
 
     lookup_field = "slug"
+    # Slugs as Django's path converter reads them: anything else (a NUL byte too) is the
+    # API's 404 before any query.
+    lookup_value_regex = SlugConverter.regex
     filterset_class = None
     key_kind = ""  # "topic": the surrogate keys topic-<id>, and "topics" for the list
     collection = ""

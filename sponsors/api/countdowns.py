@@ -12,6 +12,7 @@ import datetime as dt
 import math
 
 from django.http import Http404
+from django.urls.converters import SlugConverter
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
@@ -172,6 +173,9 @@ class CountdownViewSet(CachedPayloadMixin, viewsets.GenericViewSet):
     # Only describes the slug for the schema: reads go through the cached snapshot.
     queryset = Countdown.objects.all()
     lookup_field = "slug"
+    # Slugs as Django's path converter reads them: anything else (a NUL byte too) is the
+    # API's 404 before any query.
+    lookup_value_regex = SlugConverter.regex
     # Public and anonymous: no session or token to look at.
     authentication_classes = []
     permission_classes = [AllowAny]
