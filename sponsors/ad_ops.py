@@ -105,7 +105,14 @@ def campaign_duplicate(
     copy.is_active = False
     if shift is not None:
         copy.starts_at = campaign.starts_at + shift
-        copy.ends_at = campaign.ends_at + shift if campaign.ends_at else None
+        try:
+            copy.ends_at = campaign.ends_at + shift if campaign.ends_at else None
+        except OverflowError:
+            raise ValidationError(
+                {"starts_at": ["Too late: the copy would end past the year 9999."]}
+            ) from None
+    # The copy is a campaign like any other: the same rules as the admin's and the API's.
+    copy.full_clean()
     copy.save()
     originals = campaign.creatives.prefetch_related("slots", "include_topics", "exclude_topics")
     for original in originals:

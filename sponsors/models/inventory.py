@@ -27,6 +27,11 @@ from sponsors.querysets import CampaignQuerySet, CreativeQuerySet, SlotQuerySet
 http_url_validator = URLValidator(schemes=["http", "https"])
 
 
+# Campaign dates outside these years are typing mistakes (0001-01-01, 9999-12-31), and the
+# far end would overflow date arithmetic (a duplicate's shifted end).
+CAMPAIGN_YEARS = (2000, 2999)
+
+
 class State(models.TextChoices):
     """What ad-ops staff see in lists: one word for where a campaign or creative stands."""
 
@@ -243,6 +248,14 @@ class Campaign(InventoryModel):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
+        for name in ("starts_at", "ends_at"):
+            moment = getattr(self, name)
+            if moment is not None and not CAMPAIGN_YEARS[0] <= moment.year <= CAMPAIGN_YEARS[1]:
+                errors[name] = (
+                    f"Give a time between the years {CAMPAIGN_YEARS[0]} and {CAMPAIGN_YEARS[1]}."
+                )
+        if errors:
+            raise ValidationError(errors, code="campaign_invalid")
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             errors["ends_at"] = "The campaign must end after it starts."
         if self.pacing == self.Pacing.EVEN:

@@ -256,6 +256,41 @@ def test_duplicate_copies_a_campaign_with_its_creatives_paused(staff):
     assert bad.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("starts_at", "message"),
+    [
+        ("9999-12-31T00:00:00Z", "Too late: the copy would end past the year 9999."),
+        ("2999-12-31T00:00:00Z", "Give a time between the years 2000 and 2999."),  # its end
+        ("0001-01-01T00:00:00Z", "Give a time between the years 2000 and 2999."),
+    ],
+)
+def test_a_duplicate_at_an_impossible_time_is_refused_with_field_errors(
+    staff, starts_at, message
+):
+    original = CreativeFactory(slots=[SlotFactory(key="strip")]).campaign
+    before = Campaign.objects.count(), Creative.objects.count()
+    response = staff.post(
+        f"{BASE}campaigns/{original.pk}/duplicate/", {"starts_at": starts_at}, format="json"
+    )
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert message in " ".join(errors.get("starts_at", []) + errors.get("ends_at", [])), errors
+    assert (Campaign.objects.count(), Creative.objects.count()) == before, "nothing half-written"
+
+
+def test_a_campaign_dated_in_the_year_one_is_refused(staff):
+    sponsor = SponsorFactory()
+    response = staff.post(
+        f"{BASE}campaigns/",
+        {"sponsor": sponsor.slug, "name": "Typo", "starts_at": "0001-01-01T00:00:00Z"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"]["starts_at"] == [
+        "Give a time between the years 2000 and 2999."
+    ]
+
+
 # -- creatives
 
 
