@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import MethodNotAllowed
 
 from cms.api.errors import api_error, unmatched_api_path
+from cms.api.health import healthz
 from sponsors.api.urls import ads_urlpatterns
 from sponsors.calendar_views import calendar_feed
 
@@ -47,6 +48,8 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    # Readiness (database, cache, counters): 200 or 503, for load balancers and monitors.
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("partners/", include("cms.partner_pages")),
     # A staff member's personal iCalendar feed: the secret token is the key, no session.

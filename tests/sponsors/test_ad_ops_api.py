@@ -264,9 +264,7 @@ def test_duplicate_copies_a_campaign_with_its_creatives_paused(staff):
         ("0001-01-01T00:00:00Z", "Give a time between the years 2000 and 2999."),
     ],
 )
-def test_a_duplicate_at_an_impossible_time_is_refused_with_field_errors(
-    staff, starts_at, message
-):
+def test_a_duplicate_at_an_impossible_time_is_refused_with_field_errors(staff, starts_at, message):
     original = CreativeFactory(slots=[SlotFactory(key="strip")]).campaign
     before = Campaign.objects.count(), Creative.objects.count()
     response = staff.post(
