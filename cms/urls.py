@@ -64,13 +64,11 @@ urlpatterns = [
 if settings.SERVE_MEDIA:
     # Uploaded media served by the app itself (development and single-box installs); a
     # production deployment may hand /media/ to its web server or object storage instead.
-    urlpatterns += [
-        path(
-            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
-    ]
+    def media(request: HttpRequest, path: str) -> HttpResponse:
+        # MEDIA_ROOT read per request, not once at import (tests give each their own).
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+    urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media)]
 
 
 # The reference pages last: every path above keeps its own routes.
