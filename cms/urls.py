@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
@@ -64,9 +64,9 @@ urlpatterns = [
 if settings.SERVE_MEDIA:
     # Uploaded media served by the app itself (development and single-box installs); a
     # production deployment may hand /media/ to its web server or object storage instead.
-    def media(request: HttpRequest, path: str) -> HttpResponse:
+    def media(request: HttpRequest, path: str) -> HttpResponseBase:
         # MEDIA_ROOT read per request, not once at import (tests give each their own).
-        return serve(request, path, document_root=settings.MEDIA_ROOT)
+        return serve(request, path, document_root=str(settings.MEDIA_ROOT))
 
     urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media)]
 

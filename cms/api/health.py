@@ -80,7 +80,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
             MethodNotAllowed(request.method or ""), headers={**headers, "Allow": ALLOW}
         )
     database = _database()
-    parts = {"database": database, "cache": _cache(), "counters": _counters(database)}
+    parts: dict[str, Any] = {
+        "database": database,
+        "cache": _cache(),
+        "counters": _counters(database),
+    }
     well = parts["database"] == "ok" and parts["cache"] == "ok"
     well = well and parts["counters"]["status"] == "ok"
     body = {"status": "ok" if well else "unavailable", **parts}
