@@ -209,19 +209,24 @@ def site_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 # --- Pages -------------------------------------------------------------------------------
 
 
-@site_page
-def home(request: HttpRequest) -> HttpResponse:
-    """The latest live articles, newest first, a page at a time."""
+def _listing(request: HttpRequest, name: str, template: str) -> HttpResponse:
+    """A paginated list of article cards from the API route ``api:<name>``."""
     number, page = _page_number(request)
-    answer = api_get(request, "article-list", page=page, page_size=str(PAGE_SIZE))
+    answer = api_get(request, name, page=page, page_size=str(PAGE_SIZE))
     failed = _failed(request, answer)
     if failed is not None:
         return failed
     return _plain(
         request,
-        "site/home.html",
+        template,
         {"articles": answer.data["results"], "pager": _pager(request, answer.data, number)},
     )
+
+
+@site_page
+def home(request: HttpRequest) -> HttpResponse:
+    """The latest live articles, newest first, a page at a time."""
+    return _listing(request, "article-list", "site/home.html")
 
 
 def _group_page(
@@ -270,16 +275,7 @@ def sponsor(request: HttpRequest, slug: str) -> HttpResponse:
 @site_page
 def insights(request: HttpRequest) -> HttpResponse:
     """Industry insights: live partner content ("View all")."""
-    number, page = _page_number(request)
-    answer = api_get(request, "insight-list", page=page, page_size=str(PAGE_SIZE))
-    failed = _failed(request, answer)
-    if failed is not None:
-        return failed
-    return _plain(
-        request,
-        "site/insights.html",
-        {"articles": answer.data["results"], "pager": _pager(request, answer.data, number)},
-    )
+    return _listing(request, "insight-list", "site/insights.html")
 
 
 @site_page

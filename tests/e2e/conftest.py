@@ -4,7 +4,9 @@ import contextlib
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM, FLAGS
+from tests.e2e.browser import CHROMIUM, FLAGS, screenshot_on_failure
+
+WAIT_MS = 30_000
 
 
 @pytest.fixture
@@ -24,6 +26,22 @@ def launch_browser():
             return browser
 
         yield launch
+
+
+@pytest.fixture
+def browser_page(launch_browser, tmp_path):
+    """A desktop Chromium page (downloads accepted); on a failure inside the ``with``, a
+    screenshot of it is saved."""
+
+    @contextlib.contextmanager
+    def open_page():
+        browser = launch_browser()
+        page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+        page.set_default_timeout(WAIT_MS)
+        with screenshot_on_failure(page, tmp_path / "failure.png"):
+            yield page
+
+    return open_page
 
 
 # The migrations that write data every install starts with (all idempotent: get_or_create):

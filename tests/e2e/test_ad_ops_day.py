@@ -5,7 +5,6 @@ extend a countdown and issue a partner token, which the partner then uses.
 A failing step saves a screenshot of the page (its path is in the failure message).
 """
 
-import contextlib
 import csv
 import datetime as dt
 import io
@@ -13,32 +12,15 @@ import json
 import urllib.request
 from pathlib import Path
 
-import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
 from sponsors.models import Countdown
-from tests.e2e.browser import NEEDS_CHROMIUM, screenshot_on_failure
+from tests.e2e.browser import NEEDS_CHROMIUM
 
-WAIT_MS = 30_000
 BEHIND = "Contoso Cloud: media platforms"  # the demo campaign delivering behind its pace
 
 pytestmark = NEEDS_CHROMIUM
-
-
-@pytest.fixture
-def browser_page(launch_browser, tmp_path):
-    """A Chromium page; on a failure inside the ``with``, a screenshot of it is saved."""
-
-    @contextlib.contextmanager
-    def open_page():
-        browser = launch_browser()
-        page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-        page.set_default_timeout(WAIT_MS)
-        with screenshot_on_failure(page, tmp_path / "failure.png"):
-            yield page
-
-    return open_page
 
 
 def test_ad_ops_run_their_day_in_the_admin(seeded, live_server, browser_page):

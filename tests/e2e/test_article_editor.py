@@ -7,34 +7,15 @@ Set ``E2E_SCREENSHOT_DIR`` to keep a PNG of the change page there. A failing ste
 screenshot of the page (its path is in the failure message).
 """
 
-import contextlib
 import os
 from pathlib import Path
 
-import pytest
 from django.contrib.auth.models import Group, User
 
 from tests.cms.factories import ArticleFactory, BlockFactory
-from tests.e2e.browser import NEEDS_CHROMIUM, screenshot_on_failure
-
-WAIT_MS = 30_000
+from tests.e2e.browser import NEEDS_CHROMIUM
 
 pytestmark = NEEDS_CHROMIUM
-
-
-@pytest.fixture
-def browser_page(launch_browser, tmp_path):
-    """A Chromium page; on a failure inside the ``with``, a screenshot of it is saved."""
-
-    @contextlib.contextmanager
-    def open_page():
-        browser = launch_browser()
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(WAIT_MS)
-        with screenshot_on_failure(page, tmp_path / "failure.png"):
-            yield page
-
-    return open_page
 
 
 def test_editor_types_bold_text_and_the_block_stores_strong(seeded, live_server, browser_page):
