@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "adminsortable2",
     "django_prose_editor",
+    # Audit history (issue 15, part 4): cms/history.py.
+    "simple_history",
     "cms",
     "sponsors",
 ]
@@ -54,6 +56,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Audit history: the request's user (the session's, or the API token's once DRF has
+    # authenticated it) is who a history row names.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

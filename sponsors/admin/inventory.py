@@ -26,7 +26,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from cms.admin_mixins import ReadOnlyAdminMixin
+from cms.admin_mixins import AuditHistoryAdminMixin, ReadOnlyAdminMixin
 from cms.images import inspect_image
 from cms.models import Article, Topic
 from sponsors import ad_ops, pacing, reports
@@ -252,7 +252,7 @@ class SlotAdminForm(forms.ModelForm):
 
 
 @admin.register(Slot)
-class SlotAdmin(admin.ModelAdmin):
+class SlotAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     form = SlotAdminForm
     list_display = ["key", "name", "size", "kinds", "house_creative", "live_creatives", "preview"]
     list_select_related = ["house_creative"]
@@ -638,7 +638,7 @@ def _full_report_url(campaign: Campaign) -> str | None:
 
 
 @admin.register(Campaign)
-class CampaignAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
+class CampaignAdmin(AuditHistoryAdminMixin, PauseResumeActionsMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "sponsor_name",
@@ -783,7 +783,11 @@ class CampaignAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
 
 @admin.register(Creative)
 class CreativeAdmin(
-    SlotCheckboxesMixin, CreativePreviewMixin, PauseResumeActionsMixin, admin.ModelAdmin
+    AuditHistoryAdminMixin,
+    SlotCheckboxesMixin,
+    CreativePreviewMixin,
+    PauseResumeActionsMixin,
+    admin.ModelAdmin,
 ):
     form = CreativeAdminForm
     list_display = [

@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from cms.history import AuditedHistory
 from cms.images import SafeImageField, SafeImageFormField, refresh_renditions
 from cms.models import AutoSlugMixin
 from cms.sanitize import clean_rich_text
@@ -121,6 +122,8 @@ class Sponsor(AutoSlugMixin, models.Model):
         help_text="Inactive sponsors disappear from the API and their sponsorships stop showing.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    history = AuditedHistory(excluded_fields=["logo_renditions"])
 
     class Meta:
         ordering = ["name"]
@@ -227,6 +230,7 @@ class Sponsorship(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SponsorshipQuerySet.as_manager()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
