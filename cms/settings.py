@@ -58,7 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Audit history: the request's user (the session's, or the API token's once DRF has
     # authenticated it) is who a history row names.
-    "simple_history.middleware.HistoryRequestMiddleware",
+    "cms.history.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

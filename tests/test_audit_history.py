@@ -433,3 +433,29 @@ def test_deleting_a_phase_in_a_service_is_recorded():
         "script",
         "cleanup",
     )
+
+
+def test_the_baseline_command_records_objects_without_history_once():
+    campaign = CampaignFactory(name="Old")
+    campaign.history.all().delete()  # as if made before the history was installed
+    out = io.StringIO()
+    call_command("audit_history_baseline", stdout=out)
+    assert "sponsors.Campaign: 1 recorded" in out.getvalue()
+    (entry,) = entries(campaign)
+    assert (entry.action, entry.user) == ("changed", None)
+    assert entry.reason.startswith("baseline")
+    assert changes(entry)["name"] == (None, "Old")
+    call_command("audit_history_baseline", stdout=out)
+    assert len(entries(campaign)) == 1
+    campaign.name = "Renamed"
+    campaign.save()
+    assert changes(entries(campaign)[0]) == {"name": ("Old", "Renamed")}
+
+
+def test_the_admin_history_page_is_refused_to_who_may_not_see_the_object():
+    campaign = CampaignFactory()
+    client = Client()
+    client.force_login(editor_user("ed"))
+    assert client.get(f"/admin/sponsors/campaign/{campaign.pk}/history/").status_code == 403
+    sponsor_page = client.get(f"/admin/sponsors/sponsor/{campaign.sponsor_id}/history/")
+    assert sponsor_page.status_code == 200  # editors read sponsors

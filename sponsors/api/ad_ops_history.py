@@ -83,6 +83,8 @@ class HistoryView(generics.ListAPIView):
     serializer_class = HistoryEntrySerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return history.history_rows(Campaign).none()
         query = HistoryQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         model = AUDITED[query.validated_data["model"]]
