@@ -10,7 +10,9 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -368,6 +370,7 @@ def test_history_needs_the_models_view_permission(api_client):
     article = ArticleFactory()
     anonymous = history_of(api_client, "campaign", campaign.pk)
     assert anonymous.status_code == 401
+    assert Client().options(API + "history/").status_code == 401  # asks for a token first
     editor = token_client(api_client, editor_user("ed"))
     assert history_of(editor, "campaign", campaign.pk).status_code == 403
     assert history_of(editor, "article", article.pk).status_code == 200  # editors read articles
@@ -459,3 +462,22 @@ def test_the_admin_history_page_is_refused_to_who_may_not_see_the_object():
     assert client.get(f"/admin/sponsors/campaign/{campaign.pk}/history/").status_code == 403
     sponsor_page = client.get(f"/admin/sponsors/sponsor/{campaign.sponsor_id}/history/")
     assert sponsor_page.status_code == 200  # editors read sponsors
+
+
+def test_the_admin_history_page_queries_do_not_grow_with_entries(admin_as_adops):
+    creative = CreativeFactory(slots=[SlotFactory(key="a")])
+    page = f"/admin/sponsors/creative/{creative.pk}/history/"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_as_adops.get(page).status_code == 200
+        return len(captured)
+
+    for n in range(3):
+        creative.weight = n + 2
+        creative.save()
+    few = queries()
+    for n in range(30):
+        creative.name = f"Renamed {n}"
+        creative.save()
+    assert queries() == few
