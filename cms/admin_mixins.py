@@ -66,6 +66,12 @@ class AuditHistoryAdminMixin:
         # Inline rows with a history of their own (creatives, deadline phases): one row each,
         # after their many-to-many fields (a creative's slots) are saved too.
         if formset.model not in history.AuditedHistory.registry:
+            # Rows deleted here point at the object being saved (not a copy read afresh), so
+            # what they record of it (an article's body) waits for its one row.
+            fk = getattr(formset, "fk", None)
+            if fk is not None:
+                for deleted in formset.deleted_forms:
+                    setattr(deleted.instance, fk.name, form.instance)
             super().save_formset(request, form, formset, change)  # type: ignore[misc]
             return
         instances = formset.save(commit=False)

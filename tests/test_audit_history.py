@@ -481,3 +481,28 @@ def test_the_admin_history_page_queries_do_not_grow_with_entries(admin_as_adops)
         creative.name = f"Renamed {n}"
         creative.save()
     assert queries() == few
+
+
+def test_deleting_a_block_in_the_admin_makes_one_article_entry():
+    client = Client()
+    client.force_login(editor_user("ed"))
+    article = ArticleFactory(status="draft", published_at=None)
+    keep = BlockFactory(article=article, position=1, kind="paragraph", text="Kept")
+    gone = BlockFactory(article=article, position=2, kind="paragraph", text="Gone")
+    before = len(entries(article))
+    data = change_data(
+        article,
+        [
+            {"id": keep.pk, "position": "1", "kind": "paragraph", "rich_text": "<p>Kept</p>"},
+            {"id": gone.pk, "position": "2", "kind": "paragraph", "rich_text": "<p>Gone</p>"},
+        ],
+    )
+    data["blocks-1-DELETE"] = "on"
+    response = client.post(f"/admin/cms/article/{article.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    latest, *rest = entries(article)
+    assert len(rest) == before
+    assert changes(latest)["body"] == (
+        "[Paragraph] Kept\n\n[Paragraph] Gone",
+        "[Paragraph] Kept",
+    )
