@@ -178,7 +178,11 @@ def one_record(instance: models.Model, *, reason: str = "") -> Iterator[None]:
         del instance.skip_history_when_saving  # type: ignore[attr-defined]
     if reason:
         instance._change_reason = reason  # type: ignore[attr-defined]  # simple-history's
-    record(instance, created=created)
+    try:
+        record(instance, created=created)
+    finally:
+        if reason:  # not carried over to a later save of the same object
+            del instance._change_reason  # type: ignore[attr-defined]
 
 
 def current_user() -> Any:
