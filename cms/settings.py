@@ -192,7 +192,8 @@ CDN_PURGE_TIMEOUT = env_int("CDN_PURGE_TIMEOUT_MS", default=2000) / 1000
 CORS_URLS_REGEX = r"^/api/.*$"
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Tags by audience, readable operation ids, a request component per media type.
+    "DEFAULT_SCHEMA_CLASS": "cms.api.schema.AudienceAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -219,6 +220,26 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The three audiences (cms.api.schema tags every operation with one), in this order.
+    "TAGS": [
+        {
+            "name": "public",
+            "description": "Anonymous and cacheable: articles, topics, authors, sponsors, "
+            "insights, trending, countdowns, the article page, and the ad decision with its "
+            "impression, click and read beacons. No token.",
+        },
+        {
+            "name": "partner",
+            "description": "A sponsor's partner login (`Authorization: Token <key>`, issued "
+            "by ad-ops): send content for editorial review and follow it.",
+        },
+        {
+            "name": "ad-ops",
+            "description": "Staff automation (`Authorization: Token <key>` of a staff "
+            "account, whose model permissions apply as in the admin): slots, campaigns, "
+            "creatives, sponsors, labels, sponsorships, countdowns and the delivery report.",
+        },
+    ],
     # Swagger UI served from our own static files: docs work without any CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -113,6 +113,35 @@ def test_multipart_upload_with_hero_image_and_body_as_json(api, media_root):
 
 
 @pytest.mark.parametrize(
+    "body",
+    [
+        "[{not json",
+        json.dumps({"type": "paragraph", "text": "One block, not a list of them"}),
+        json.dumps([{"type": "video", "text": "x"}]),
+        "[" * 100_000 + "]" * 100_000,  # nesting past Python's recursion limit
+        json.dumps([{"type": "paragraph", "text": "x"}] * 101),
+        "",
+    ],
+    ids=["not-json", "not-a-list", "bad-block", "deep-nesting", "101-blocks", "empty"],
+)
+def test_a_multipart_body_that_is_not_a_json_list_of_blocks_is_a_400_naming_body(api, body):
+    response = api.post(URL, {"headline": "Form post", "body": body}, format="multipart")
+    assert response.status_code == 400, response.content[:300]
+    answer = response.json()
+    assert set(answer) == ERROR_KEYS
+    assert "body" in answer["errors"] or "body.0.type" in answer["errors"], answer
+    assert not Submission.objects.exists()
+
+
+def test_a_pending_submission_changes_its_body_by_multipart_too(api, partner):
+    created = api.post(URL, payload(), format="json").json()
+    blocks = [{"type": "paragraph", "text": "Rewritten from a form."}]
+    response = api.patch(f"{URL}{created['id']}/", {"body": json.dumps(blocks)}, format="multipart")
+    assert response.status_code == 200, response.json()
+    assert response.json()["body"] == blocks
+
+
+@pytest.mark.parametrize(
     "name, data",
     [
         ("notes.png", b"this is not an image"),
