@@ -243,6 +243,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI served from our own static files: docs work without any CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Show each operation's id: generated clients name their functions after it.
+    "SWAGGER_UI_SETTINGS": {"displayOperationId": True},
     "REDOC_DIST": "SIDECAR",
     # The ad-serving hot path documents its HEAD and OPTIONS (drf-spectacular lists neither).
     "PREPROCESSING_HOOKS": ["sponsors.api.ads.document_head_and_options"],
