@@ -8,8 +8,8 @@ each answer's status and parsed model:
 
 - public: list articles, read a countdown, get a page decision, send its impression beacon;
 - partner (the demo partner's API token): create a submission with body blocks, as JSON and
-  as multipart/form-data with a hero image (``body`` then one JSON text part), and see a
-  400 naming ``body`` for text that is not JSON;
+  as multipart/form-data with a hero image (``body`` then one JSON part per block), and see
+  a 400 naming ``body`` for a block without its text;
 - ad-ops (the demo staff token): upload an image creative (multipart/form-data).
 
 Exit status 1 on any import error or failed call. Nothing needs the network: the generator
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
-import json
 import os
 import pkgutil
 import re
@@ -296,22 +295,26 @@ def calls(base: str, tokens: dict[str, str], countdown: str) -> list[tuple[str, 
         body = SubmissionInputMultipartRequest(
             headline="Sound-on creative (multipart)",
             topics=[topic.slug for topic in state["article"].topics[:2]],
-            body=json.dumps(blocks),
+            body=[SubmissionBlockRequest.from_dict(block) for block in blocks],
             hero_image=File(payload=io.BytesIO(png(1200, 675)), file_name="hero.png",
                             mime_type="image/png"),
             hero_alt="A waveform",
         )  # fmt: skip
         sent = expect(create_submission.sync_detailed(client=partner, body=body), 201, Submission)
-        assert len(sent.body) == len(blocks) and sent.body[2].items == blocks[2]["items"]
+        assert [block.to_dict() for block in sent.body] == blocks, sent.body
         assert sent.hero and sent.hero.renditions, sent.hero
         hero = f"hero {len(sent.hero.renditions)} renditions"
         return f"submission {sent.id}: {len(sent.body)} blocks, {hero}"
 
-    def submit_bad_json() -> str:
-        body = SubmissionInputMultipartRequest(headline="Broken body", body="[{not json")
+    def submit_bad_block() -> str:
+        body = SubmissionInputMultipartRequest(
+            headline="A paragraph without its text",
+            body=[SubmissionBlockRequest(type_=SubmissionBlockTypeEnum.PARAGRAPH)],
+        )
         error = expect(create_submission.sync_detailed(client=partner, body=body), 400, Error)
-        assert "body" in error.errors.additional_properties, error
-        return f"400: body: {error.errors.additional_properties['body'][0]}"
+        fields = error.errors.additional_properties
+        assert any(field.split(".")[0] == "body" for field in fields), fields
+        return f"400: {'; '.join(f'{field}: {text[0]}' for field, text in fields.items())}"
 
     def upload_creative() -> str:
         slots = expect(list_slots.sync_detailed(client=staff), 200, PaginatedSlotList)
@@ -342,7 +345,7 @@ def calls(base: str, tokens: dict[str, str], countdown: str) -> list[tuple[str, 
         ("send its impression beacon (public)", impression),
         ("create a submission, JSON body blocks (partner)", submit_json),
         ("create a submission, multipart with hero image (partner)", submit_multipart),
-        ("multipart body that is not JSON: 400 (partner)", submit_bad_json),
+        ("a block without its text: 400 naming body (partner)", submit_bad_block),
         ("upload an image creative (ad-ops)", upload_creative),
     ]
 

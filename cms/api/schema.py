@@ -14,7 +14,8 @@ decorator of its own:
 - **one request component per media type**: an operation that reads JSON and multipart gets
   ``<Name>Request`` for JSON and ``<Name>MultipartRequest`` for multipart/form-data, so a
   generated client has a type per way of sending (with one shared type openapi-python-client
-  can only ever send the multipart one) and a field may be typed as a form can carry it;
+  can only ever send the multipart one) and a field may be typed as a form can carry it (no
+  null in a form: an empty part clears a field that allows null);
 - **anonymous operations** carry no ``security`` (rather than ``[{}]``).
 """
 
@@ -60,7 +61,11 @@ def _singular(noun: str) -> str:
 def multipart_variant(serializer_class: type) -> type:
     """The same serializer under its own component name for multipart/form-data requests."""
     name = serializer_class.__name__.removesuffix("Serializer") + "MultipartSerializer"
-    return type(name, (serializer_class,), {"__module__": serializer_class.__module__})
+    return type(
+        name,
+        (serializer_class,),
+        {"__module__": serializer_class.__module__, "multipart_form": True},
+    )
 
 
 class AudienceAutoSchema(AutoSchema):
@@ -104,6 +109,17 @@ class AudienceAutoSchema(AutoSchema):
         # AuthenticatedClient. No ``security`` at all says the same (the document sets none).
         auth = super().get_auth()
         return [] if auth == [{}] else auth
+
+    def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if getattr(serializer, "multipart_form", False):
+            # A form part is text: it cannot be null. An empty one is (DRF reads '' as None
+            # for a field that allows null), so say that instead.
+            for field in schema.get("properties", {}).values():
+                text = field.get("description", "")
+                if field.pop("nullable", False) and "empty value" not in text:
+                    field["description"] = f"{text} An empty value clears it.".strip()
+        return schema
 
     def get_request_serializer(self) -> Any:
         serializer = super().get_request_serializer()

@@ -114,7 +114,7 @@ class SubmissionBlockSerializer(serializers.Serializer):
 
 
 class BlocksField(serializers.ListField):
-    """A list of blocks; in a multipart request, the list as one JSON string."""
+    """A list of blocks (a JSON request may also send the list as one JSON string)."""
 
     child = SubmissionBlockSerializer()
 
@@ -155,8 +155,7 @@ class SubmissionInputSerializer(serializers.Serializer):
     body = BlocksField(
         required=False,
         max_length=MAX_BODY_BLOCKS,
-        help_text="The body as ordered blocks. Give either this or body_text. In a "
-        "multipart/form-data request send it as one field holding the JSON list.",
+        help_text="The body as ordered blocks. Give either this or body_text.",
     )
     body_text = serializers.CharField(
         required=False,
@@ -197,31 +196,39 @@ class SubmissionInputSerializer(serializers.Serializer):
         return attrs
 
 
-@extend_schema_field({"type": "string"})
-class JSONBlocksField(BlocksField):
-    """``body`` in a multipart request: a form part is text, so it holds the list as JSON.
-
-    The block count is checked here, not by ``max_length``, which the schema would read as
-    the length of the text."""
+class FormBlocksField(BlocksField):
+    """``body`` in a multipart request, where every part is text holding JSON: one part per
+    block (how OpenAPI encodes an array of objects in a form, and how generated clients send
+    it) or one part holding the whole list (``curl -F body='[…]'``)."""
 
     def to_internal_value(self, data):
-        blocks = super().to_internal_value(data)
-        if len(blocks) > MAX_BODY_BLOCKS:
-            raise serializers.ValidationError(
-                f"Ensure this field has no more than {MAX_BODY_BLOCKS} elements."
-            )
-        return blocks
+        parts = [data] if isinstance(data, str) else data
+        if isinstance(parts, list) and all(isinstance(part, str) for part in parts):
+            blocks: list = []
+            for part in parts:
+                try:
+                    value = json.loads(part)
+                except (ValueError, RecursionError):  # RecursionError: nesting too deep
+                    raise serializers.ValidationError(
+                        "Each body part must be JSON: one block, or the list of blocks."
+                    ) from None
+                blocks.extend(value if isinstance(value, list) else [value])
+            data = blocks
+        return super().to_internal_value(data)
 
 
 class SubmissionInputMultipartSerializer(SubmissionInputSerializer):
-    """The same input as multipart/form-data: ``hero_image`` a file, ``body`` one JSON text
-    part, ``topics`` one part per slug."""
+    """The same input as multipart/form-data: ``hero_image`` a file, ``body`` JSON parts,
+    ``topics`` one part per slug."""
 
-    body = JSONBlocksField(
+    multipart_form = True  # cms.api.schema: typed as a form carries it
+
+    body = FormBlocksField(
         required=False,
-        help_text="The body's blocks (as in a JSON request, at most 100) as one "
-        'JSON-encoded list: `[{"type": "paragraph", "text": "…"}]`. Give either this or '
-        "body_text. Text that is not JSON, or not a list of blocks, is a 400 naming `body`.",
+        max_length=MAX_BODY_BLOCKS,
+        help_text="The body as ordered blocks, each part one block as JSON (or one part "
+        "holding the JSON list). Give either this or body_text. A part that is not JSON, or "
+        "not a block, is a 400 naming `body`.",
     )
 
 
@@ -321,7 +328,7 @@ def _throttled(wait: float) -> exceptions.Throttled:
 # ---------------------------------------------------------------------------------------------
 # Views
 
-# One component per media type: a form carries ``body`` as JSON text (cms.api.schema).
+# One component per media type (cms.api.schema): a form carries ``body`` as JSON parts.
 SUBMISSION_REQUEST = {
     "application/json": SubmissionInputSerializer,
     "multipart/form-data": SubmissionInputMultipartSerializer,
