@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import openapi_python_client
+import redis
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +104,14 @@ def app_env(work: Path, database: str) -> dict[str, str]:
     }
 
 
+def forget_cache(env: dict[str, str]) -> None:
+    """Delete the run's Redis keys (its own prefix), so runs leave nothing behind."""
+    if env["REDIS_URL"]:
+        connection = redis.Redis.from_url(env["REDIS_URL"])
+        for key in connection.scan_iter(match=f"{env['CACHE_KEY_PREFIX']}*", count=1000):
+            connection.delete(key)
+
+
 def manage(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
@@ -161,15 +170,14 @@ def generate(schema: Path, work: Path) -> Path:
         [
             str(BIN / "openapi-python-client"), "generate", "--path", str(schema),
             "--meta", "none", "--output-path", str(out / PACKAGE),
-            "--custom-template-path", str(templates),
+            "--custom-template-path", str(templates), "--fail-on-warning",
         ],
         env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},
         capture_output=True, text=True,
     )  # fmt: skip
+    # A warning means an operation or a model was left out: that fails too.
     if done.returncode or not (out / PACKAGE / "__init__.py").exists():
         raise SystemExit(f"openapi-python-client failed:\n{done.stdout}{done.stderr}")
-    if "Warning" in done.stdout:  # a warning means an operation or a model was left out
-        raise SystemExit(f"openapi-python-client warned:\n{done.stdout}")
     return out
 
 
@@ -236,8 +244,12 @@ def calls(base: str, tokens: dict[str, str], countdown: str) -> list[tuple[str, 
     from sponsored_client.types import File
 
     public = Client(base_url=base, raise_on_unexpected_status=True)
-    partner = AuthenticatedClient(base_url=base, token=tokens["partner"], prefix="Token")
-    staff = AuthenticatedClient(base_url=base, token=tokens["staff"], prefix="Token")
+    partner = AuthenticatedClient(
+        base_url=base, token=tokens["partner"], prefix="Token", raise_on_unexpected_status=True
+    )
+    staff = AuthenticatedClient(
+        base_url=base, token=tokens["staff"], prefix="Token", raise_on_unexpected_status=True
+    )
     state: dict[str, Any] = {}
     blocks = [
         {"type": "heading", "text": "Sound on"},
@@ -402,6 +414,7 @@ def main() -> int:
     finally:
         if server:
             server.stop()
+            forget_cache(env)
         if args.keep:
             log(f"kept {work}")
         else:
