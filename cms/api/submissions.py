@@ -119,16 +119,11 @@ class BlocksField(serializers.ListField):
     child = SubmissionBlockSerializer()
 
     def to_internal_value(self, data):
-        if isinstance(data, list) and len(data) == 1 and isinstance(data[0], str):
-            data = data[0]  # multipart: one form field holding JSON
         if isinstance(data, str):
             try:
                 data = json.loads(data)
             except (ValueError, RecursionError):  # RecursionError: nesting past Python's limit
-                raise serializers.ValidationError(
-                    "Send the blocks as JSON (in multipart requests, one field holding a JSON "
-                    "list)."
-                ) from None
+                raise serializers.ValidationError("Send the blocks as a JSON list.") from None
         return super().to_internal_value(data)
 
 
