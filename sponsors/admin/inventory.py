@@ -27,7 +27,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from cms.admin_mixins import ReadOnlyAdminMixin
-from cms.images import inspect_image
+from cms.images import inspect_upload
 from cms.models import Article, Topic
 from sponsors import ad_ops, pacing, reports
 from sponsors.counters import get_counters
@@ -431,9 +431,7 @@ class CreativeAdminForm(forms.ModelForm):
         width, height = self.instance.image_width, self.instance.image_height
         upload = cleaned.get("image")
         if isinstance(upload, UploadedFile):  # a new file: measure it before it is saved
-            upload.seek(0)
-            info = inspect_image(upload.read())
-            upload.seek(0)
+            info = inspect_upload(upload)
             width, height = info.width, info.height
         elif not upload:  # none, or cleared
             width = height = None
