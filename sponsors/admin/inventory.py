@@ -26,7 +26,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from cms.admin_mixins import ReadOnlyAdminMixin
+from cms.admin_mixins import ReadOnlyAdminMixin, RefusedFieldKeepsItsReasonMixin
 from cms.images import inspect_upload
 from cms.models import Article, Topic
 from sponsors import ad_ops, pacing, reports
@@ -392,7 +392,7 @@ class SlotPreviewForm(forms.Form):
 # Creatives: the form, shared by the creative's own page and the campaign page's inline
 
 
-class CreativeAdminForm(forms.ModelForm):
+class CreativeAdminForm(RefusedFieldKeepsItsReasonMixin, forms.ModelForm):
     click_url = forms.URLField(
         label="Click-through URL",
         max_length=1000,
