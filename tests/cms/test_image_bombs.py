@@ -108,6 +108,14 @@ def test_the_reasons_read_as_the_readme_says(settings):
     readme = (settings.BASE_DIR / "README.md").read_text()
     for code in images.REASONS:
         assert f"`{code}`" in readme, f"the README's image rules do not list {code}"
+    for answer in (
+        animated.value.messages[0],
+        pixels.value.messages[0],
+        images.REASONS["image_svg"],
+        images.REASONS["image_unreadable"],
+        images.REASONS["image_corrupt"],
+    ):
+        assert answer in readme
 
 
 # ---------------------------------------------------------------------------------------------
