@@ -91,16 +91,37 @@ def webp_declaring(width: int, height: int) -> bytes:
     return bytes(data)
 
 
-def pixel_bomb_gif(size=(10_000, 10_000)) -> bytes:
-    """A single-frame GIF of ``size`` pixels (100 megapixels by default) in a few kilobytes."""
+def pixel_bomb_gif(size=(10_000, 10_000), screen=None) -> bytes:
+    """A single-frame GIF of ``size`` pixels (100 megapixels by default) in a few dozen bytes.
+
+    ``screen`` gives the logical screen a smaller size than the frame: readers (Pillow too)
+    grow the picture to the frame's extent."""
     import struct
 
     data = image_bytes("GIF", (2, 2))
     start, _ = _gif_blocks(data)
     width, height = size
-    screen = struct.pack("<HH", width, height)
-    frame = _frame_of(width, height)
-    return data[:6] + screen + data[10:start] + frame + b";"
+    screen_width, screen_height = screen or size
+    header = data[:6] + struct.pack("<HH", screen_width, screen_height) + data[10:start]
+    return header + _frame_of(width, height) + b";"
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A small JPEG whose frame header (SOF0) claims ``width`` x ``height``."""
+    import struct
+
+    data = bytearray(image_bytes("JPEG", (16, 16)))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def animated(fmt: str, frames: int = 2, size=(32, 24)) -> bytes:
+    """A small animated PNG (APNG), WebP or GIF of ``frames`` differently coloured frames."""
+    out = io.BytesIO()
+    pictures = [Image.new("RGB", size, (40 * i, 80, 200 - 40 * i)) for i in range(frames)]
+    pictures[0].save(out, format=fmt, save_all=True, append_images=pictures[1:], duration=100)
+    return out.getvalue()
 
 
 def _frame_of(width: int, height: int) -> bytes:

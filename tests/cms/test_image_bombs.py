@@ -29,8 +29,10 @@ from sponsors.models import Creative, Sponsor
 from tests.conftest import ContractAPIClient, media_files
 from tests.images import (
     SVG,
+    animated,
     gif_bomb,
     image_bytes,
+    jpeg_declaring,
     pixel_bomb_gif,
     png_declaring,
     upload,
@@ -45,6 +47,11 @@ pytestmark = pytest.mark.django_db
 @functools.cache
 def bomb() -> bytes:
     return gif_bomb(frames=30, size=(4000, 4000))
+
+
+@functools.cache
+def large_png() -> bytes:
+    return image_bytes("PNG", (4000, 4000))  # RGBA: 64 MB decoded
 
 
 # name, bytes (made on first use), declared type, the reason's code
@@ -63,6 +70,20 @@ CASES = {
         "image/webp",
         "image_too_many_pixels",
     ),
+    "gif-frame-past-its-10x10-screen": (
+        "wide.gif",
+        lambda: pixel_bomb_gif((10_000, 10_000), screen=(10, 10)),
+        "image/gif",
+        "image_too_many_pixels",
+    ),
+    "jpeg-30000x30000": (
+        "huge.jpg",
+        lambda: jpeg_declaring(30_000, 30_000),
+        "image/jpeg",
+        "image_too_many_pixels",
+    ),
+    "apng": ("moving.png", lambda: animated("PNG"), "image/png", "image_animated"),
+    "animated-webp": ("moving.webp", lambda: animated("WEBP"), "image/webp", "image_animated"),
     "svg": ("logo.svg", lambda: SVG, "image/svg+xml", "image_svg"),
     "svg-named-png": ("logo.png", lambda: SVG, "image/png", "image_svg"),
     "truncated-png": (
@@ -342,15 +363,13 @@ def test_refusing_a_bomb_takes_almost_no_memory(tmp_path, make, code):
 
 def test_accepting_a_large_image_decodes_it_once_within_the_bound(tmp_path):
     # 4000 x 4000 RGBA: 64 MB decoded; validation and re-encoding share that one decode.
-    measured = probe(tmp_path, image_bytes("PNG", (4000, 4000)))
+    measured = probe(tmp_path, large_png())
     assert measured["outcome"] == "accepted"
     assert measured["peak_growth_mb"] < PROBE_BOUND_MB, measured
 
 
 def test_the_decode_budget_is_checked_before_decoding(tmp_path):
-    measured = probe(
-        tmp_path, image_bytes("PNG", (4000, 4000)), IMAGE_MAX_DECODE_BYTES=str(32 * 1024 * 1024)
-    )
+    measured = probe(tmp_path, large_png(), IMAGE_MAX_DECODE_BYTES=str(32 * 1024 * 1024))
     assert measured["outcome"] == "image_too_much_memory"
     assert measured["peak_growth_mb"] < 20, measured  # the 64 MB were never allocated
 
@@ -395,3 +414,22 @@ def test_a_stored_animated_gif_is_copied_as_its_first_frame():
     with Image.open(BytesIO(data)) as copy:
         assert (copy.format, copy.size, getattr(copy, "n_frames", 1)) == ("GIF", (40, 30), 1)
     assert (info.width, info.height) == (40, 30)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [
+        ("JPEG", {}),
+        ("JPEG", {"progressive": True}),
+        ("PNG", {}),
+        ("GIF", {}),
+        ("WEBP", {}),
+        ("WEBP", {"lossless": True}),
+        ("WEBP", {"exif": b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00"}),  # extended (VP8X)
+    ],
+    ids=["jpeg", "progressive-jpeg", "png", "gif", "webp-lossy", "webp-lossless", "webp-vp8x"],
+)
+def test_the_header_gives_the_size_pillow_reads(fmt, options):
+    data = image_bytes(fmt, (333, 211), **options)
+    with Image.open(BytesIO(data)) as opened:
+        assert images.declared_size(data) == opened.size == (333, 211)
