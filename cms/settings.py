@@ -171,6 +171,10 @@ STORAGES = {
 # Upload limits for every image field (see cms/images.py).
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", default=40_000_000)
+# Issue 15, images: the memory one decoded frame may take (width x height x bytes per pixel),
+# checked before decoding. The default fits every image within IMAGE_MAX_PIXELS at 4 bytes
+# per pixel; lower it to bound small workers.
+IMAGE_MAX_DECODE_BYTES = env_int("IMAGE_MAX_DECODE_BYTES", default=160 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", default=[])

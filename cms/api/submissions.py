@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
@@ -20,8 +19,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from cms.api.errors import ERROR_400, ERROR_401, ERROR_403, ERROR_404, error_response
-from cms.api.serializers import ImageSerializer, absolute, image_data
-from cms.images import inspect_image
+from cms.api.serializers import ImageSerializer, ImageUploadField, absolute, image_data
 from cms.models import Submission, Topic
 from cms.submissions import (
     ATTRIBUTION_MAX,
@@ -125,20 +123,6 @@ class BlocksField(serializers.ListField):
             except (ValueError, RecursionError):  # RecursionError: nesting past Python's limit
                 raise serializers.ValidationError("Send the blocks as a JSON list.") from None
         return super().to_internal_value(data)
-
-
-class ImageUploadField(serializers.FileField):
-    """An image upload held to the product's image rules (real JPEG/PNG/WebP/GIF, caps)."""
-
-    def to_internal_value(self, data):
-        upload = super().to_internal_value(data)
-        try:
-            inspect_image(upload.read())
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from None
-        finally:
-            upload.seek(0)
-        return upload
 
 
 MAX_BODY_BLOCKS = 100
