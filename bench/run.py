@@ -560,9 +560,21 @@ class Server:
 
 
 def run_wrk(
-    wrk: str, base: str, paths_file: Path, *, seconds: int, connections: int, once: bool
+    wrk: str,
+    base: str,
+    paths_file: Path,
+    *,
+    seconds: int,
+    connections: int,
+    once: bool = False,
+    script: str = "paths.lua",
+    script_args: list[str] | None = None,
 ) -> dict:
+    """One wrk run of ``script`` (bench/paths.lua: the paths of ``paths_file`` in turn; the
+    load test's bench/mix.lua takes ``script_args`` after the file and the thread count);
+    its JSON summary line, with ``rps`` and ``error_total`` added."""
     threads = 2
+    extra = script_args if script_args is not None else ["once" if once else "loop", BROWSER_UA]
     command = [
         wrk,
         f"-t{threads}",
@@ -571,13 +583,12 @@ def run_wrk(
         "--timeout",
         "5s",
         "-s",
-        str(ROOT / "bench" / "paths.lua"),
+        str(ROOT / "bench" / script),
         base,
         "--",
         str(paths_file),
         str(threads),
-        "once" if once else "loop",
-        BROWSER_UA,
+        *extra,
     ]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
