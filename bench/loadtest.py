@@ -21,9 +21,6 @@ import argparse
 import collections
 import json
 import math
-import os
-import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -35,13 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.run import (
     BROWSER_UA,
     OUT,
-    ROOT,
     Server,
     configure,
     ensure_wrk,
+    flush_all,
     make_tokens,
     run_wrk,
     setup_django,
+    start_flusher,
+    stop_flusher,
 )
 
 # The drivers of the mix, per 20 requests a thread starts on its own: the article page (the
@@ -189,18 +188,6 @@ def database_counts(reads_before: Counter) -> dict[str, Counter]:
     return out
 
 
-def flush_all(env: dict[str, str]) -> None:
-    """Everything pending in Redis into the database, including batches a stopped flusher
-    left (``--recover-after 0``)."""
-    subprocess.run(
-        [sys.executable, "manage.py", "ads_flush", "--recover-after", "0"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=60, help="Duration of the load run.")
@@ -248,13 +235,7 @@ def main() -> int:
     cache.clear()  # the server starts cold: counters, snapshot and receipts all empty
 
     server = Server("granian", args.workers, args.threads, env)
-    flusher = subprocess.Popen(
-        [sys.executable, "manage.py", "ads_flush", "--every", "1"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    flusher = start_flusher(env)
     try:
         log("warm-up: 5 s of the drivers alone (pages, decisions, countdowns; no events)")
         warm = run_wrk(wrk, server.base, warmup, seconds=5, connections=args.connections)
@@ -282,9 +263,7 @@ def main() -> int:
         )
         result["sending_s"] = stop_at - started
     finally:
-        if flusher.poll() is None:
-            os.killpg(flusher.pid, signal.SIGTERM)
-            flusher.wait(timeout=30)
+        stop_flusher(flusher)
         server.stop()
     flush_started = time.perf_counter()
     flush_all(env)

@@ -555,6 +555,36 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
+def start_flusher(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``ads_flush --every 1`` beside the server, as in production."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "ads_flush", "--every", "1"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop_flusher(flusher: subprocess.Popen[bytes]) -> None:
+    """SIGTERM: it stops between two flushes (a flush under way finishes)."""
+    if flusher.poll() is None:
+        os.killpg(flusher.pid, signal.SIGTERM)
+        flusher.wait(timeout=30)
+
+
+def flush_all(env: dict[str, str]) -> None:
+    """Everything pending in Redis into the database, including the batches of a flusher
+    that stopped (``--recover-after 0``)."""
+    subprocess.run(
+        [sys.executable, "manage.py", "ads_flush", "--recover-after", "0"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Load
 
@@ -806,13 +836,7 @@ def main() -> int:
     cache.clear()  # the server starts cold: counters, snapshot and receipts all empty
 
     server = Server(args.server, args.workers, args.threads, env)
-    flusher = subprocess.Popen(
-        [sys.executable, "manage.py", "ads_flush", "--every", "1"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    flusher = start_flusher(env)
 
     def load(key: str, *, once: bool, seconds: int | None = None) -> dict:
         seconds = seconds or args.seconds
@@ -873,15 +897,8 @@ def main() -> int:
             + resend(server.base, sent["read"], 204)
         )
         time.sleep(2.5)  # let the flusher catch up, then stop it and flush the rest
-        os.killpg(flusher.pid, signal.SIGTERM)
-        flusher.wait(timeout=30)
-        subprocess.run(
-            [sys.executable, "manage.py", "ads_flush", "--recover-after", "0"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        stop_flusher(flusher)
+        flush_all(env)
         counted: dict[str, Any] = dict(database_counts())
         log("sending known numbers of replays, tampered, expired, bot and library beacons ...")
         tokens = apart_tokens(sent["beacon"])
@@ -889,13 +906,7 @@ def main() -> int:
         for reason, paths in tokens.items():
             expect = 400 if reason in ("invalid", "expired") else 204
             resend_failures += resend(server.base, paths, expect, user_agent=agents.get(reason))
-        subprocess.run(
-            [sys.executable, "manage.py", "ads_flush", "--recover-after", "0"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        flush_all(env)
         after = database_counts()
         counted["apart_sent"] = {reason: len(paths) for reason, paths in tokens.items()}
         counted["apart_counted"] = {
@@ -907,8 +918,7 @@ def main() -> int:
             counted["clicks"],
         )
     finally:
-        if flusher.poll() is None:
-            os.killpg(flusher.pid, signal.SIGTERM)
+        stop_flusher(flusher)
         server.stop()
 
     counted["beacons_sent"] = len(set(sent["beacon"]))
