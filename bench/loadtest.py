@@ -21,6 +21,7 @@ import argparse
 import collections
 import json
 import math
+import random
 import sys
 import time
 from collections import Counter
@@ -82,8 +83,6 @@ def driver_lines(articles: list, decision_paths: list[str], countdown: str) -> l
     """The drivers file: "kind<TAB>path" lines interleaved in DRIVER_SHARE's proportions;
     each page for one of the articles and a random viewer, each decision for one of the
     benchmark's 64 page contexts and a random viewer."""
-    import random
-
     rng = random.Random(23)
     cycle = [kind for kind, share in DRIVER_SHARE.items() for _ in range(share)]
     rng.shuffle(cycle)
