@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench bench-reports client-smoke e2e screenshots clean
+.PHONY: run test lint format bench bench-reports loadtest client-smoke e2e screenshots clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ format: $(VENV)/.installed
 # Redis when they answer (BENCH_DATABASE_URL, BENCH_REDIS_URL), wrk at 64 connections.
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Full-mix load test (see README): the benchmark's server, data and wrk on PostgreSQL + Redis
+# (BENCH_DATABASE_URL, BENCH_REDIS_URL) for LOADTEST_SECONDS, then every event counted once.
+LOADTEST_SECONDS ?= 60
+loadtest: $(VENV)/.installed
+	$(PY) bench/loadtest.py --seconds $(LOADTEST_SECONDS) $(LOADTEST_ARGS)
 
 # Reports benchmark (see README): a year of hourly counters for 200 creatives x 3 slots on
 # PostgreSQL (BENCH_REPORTS_DATABASE_URL), the ad-ops pages and the CSV's memory.

@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost: a view that raised because the database did not answer answers 503.
+    "cms.outages.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "cms.urls"
@@ -84,9 +86,17 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DB_CONN_MAX_AGE", default=60),
+        # Database restarts (issue 15, item 6): a kept connection is checked before each
+        # request reuses it, so a restarted PostgreSQL is picked up without an app restart.
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # While the database is down, a request fails within this many seconds (then a 503,
+    # cms.outages) instead of waiting on the network: a refused connection fails at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DB_CONNECT_TIMEOUT", default=3
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout keep concurrent writers (tracking, admin) from failing at once.
     DATABASES["default"]["OPTIONS"] = {
