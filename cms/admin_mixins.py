@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.http import HttpRequest
@@ -134,3 +134,22 @@ class AuditHistoryAdminMixin:
         }
         request.current_app = admin_self.admin_site.name
         return TemplateResponse(request, "admin/audit_history.html", context)
+
+
+class RefusedFieldKeepsItsReasonMixin:
+    """A ``ModelForm`` whose fields refused by the form keep that reason alone.
+
+    When an upload is refused (the image rules, ``cms.images.REASONS``), the model's
+    ``clean()`` then sees no file and would add "An image banner needs an image." under the
+    same field; the reason the upload was refused is the one answer, as on the API.
+    """
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        if hasattr(errors, "error_dict"):
+            refused = set(getattr(self, "_errors", None) or {})
+            errors.error_dict = {
+                field: field_errors
+                for field, field_errors in errors.error_dict.items()
+                if field == NON_FIELD_ERRORS or field not in refused
+            }
+        super()._update_errors(errors)  # type: ignore[misc]  # a ModelForm's

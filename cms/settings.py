@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "cms.history.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost: a view that raised because the database did not answer answers 503.
+    "cms.outages.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "cms.urls"
@@ -89,9 +91,17 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DB_CONN_MAX_AGE", default=60),
+        # Database restarts (issue 15, item 6): a kept connection is checked before each
+        # request reuses it, so a restarted PostgreSQL is picked up without an app restart.
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # While the database is down, a request fails within this many seconds (then a 503,
+    # cms.outages) instead of waiting on the network: a refused connection fails at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DB_CONNECT_TIMEOUT", default=3
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout keep concurrent writers (tracking, admin) from failing at once.
     DATABASES["default"]["OPTIONS"] = {
@@ -176,6 +186,10 @@ STORAGES = {
 # Upload limits for every image field (see cms/images.py).
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", default=40_000_000)
+# Issue 15, images: the memory one decoded frame may take (width x height x bytes per pixel),
+# checked before decoding. The default fits every image within IMAGE_MAX_PIXELS at 4 bytes
+# per pixel; lower it to bound small workers.
+IMAGE_MAX_DECODE_BYTES = env_int("IMAGE_MAX_DECODE_BYTES", default=160 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", default=[])
@@ -197,7 +211,8 @@ CDN_PURGE_TIMEOUT = env_int("CDN_PURGE_TIMEOUT_MS", default=2000) / 1000
 CORS_URLS_REGEX = r"^/api/.*$"
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Tags by audience, readable operation ids, a request component per media type.
+    "DEFAULT_SCHEMA_CLASS": "cms.api.schema.AudienceAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -224,9 +239,31 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The three audiences (cms.api.schema tags every operation with one), in this order.
+    "TAGS": [
+        {
+            "name": "public",
+            "description": "Anonymous and cacheable: articles, topics, authors, sponsors, "
+            "insights, trending, countdowns, the article page, and the ad decision with its "
+            "impression, click and read beacons. No token.",
+        },
+        {
+            "name": "partner",
+            "description": "A sponsor's partner login (`Authorization: Token <key>`, issued "
+            "by ad-ops): send content for editorial review and follow it.",
+        },
+        {
+            "name": "ad-ops",
+            "description": "Staff automation (`Authorization: Token <key>` of a staff "
+            "account, whose model permissions apply as in the admin): slots, campaigns, "
+            "creatives, sponsors, labels, sponsorships, countdowns and the delivery report.",
+        },
+    ],
     # Swagger UI served from our own static files: docs work without any CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Show each operation's id: generated clients name their functions after it.
+    "SWAGGER_UI_SETTINGS": {"displayOperationId": True},
     "REDOC_DIST": "SIDECAR",
     # The ad-serving hot path documents its HEAD and OPTIONS (drf-spectacular lists neither).
     "PREPROCESSING_HOOKS": ["sponsors.api.ads.document_head_and_options"],

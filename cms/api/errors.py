@@ -16,6 +16,7 @@ import redis
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
 from django.utils.http import escape_leading_slashes
@@ -69,10 +70,17 @@ REDIS_DOWN = (
     ConnectionInterrupted,
 )
 
+# The database not answering: refused, shut down or restarting, cut mid-query, or the
+# connect timeout. A 503 like Redis down (``cms.outages`` answers it outside DRF's views).
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, REDIS_DOWN):  # one line: an outage is not a bug (no traceback spam)
         log.warning("Redis did not answer (%s: %s)", type(exc).__name__, exc)
+        exc = ServiceUnavailable()
+    if isinstance(exc, DATABASE_DOWN):
+        log.warning("The database did not answer (%s: %s)", type(exc).__name__, exc)
         exc = ServiceUnavailable()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
@@ -165,8 +173,8 @@ ERROR_429: dict[int, OpenApiResponse] = {
 }
 ERROR_503: dict[int, OpenApiResponse] = {
     status.HTTP_503_SERVICE_UNAVAILABLE: error_response(
-        "A service it depends on (Redis) is not answering; retry after the seconds in the "
-        "Retry-After header."
+        "A service it depends on (Redis, the database) is not answering; retry after the "
+        "seconds in the Retry-After header."
     )
 }
 
@@ -206,9 +214,9 @@ def unmatched_api_path(request: HttpRequest) -> HttpResponse:
 
 
 def document_service_unavailable(result, generator, request, public):
-    """Schema hook: every operation may answer 503 when Redis does not answer (see
-    ``exception_handler``), so every operation documents it (but OPTIONS, which the views
-    that document it answer from their own description)."""
+    """Schema hook: every operation may answer 503 when Redis or the database does not
+    answer (see ``exception_handler``), so every operation documents it (but OPTIONS, which
+    the views that document it answer from their own description)."""
     description = ERROR_503[status.HTTP_503_SERVICE_UNAVAILABLE].description
     body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in result.get("paths", {}).values():

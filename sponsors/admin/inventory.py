@@ -26,8 +26,12 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from cms.admin_mixins import AuditHistoryAdminMixin, ReadOnlyAdminMixin
-from cms.images import inspect_image
+from cms.admin_mixins import (
+    AuditHistoryAdminMixin,
+    ReadOnlyAdminMixin,
+    RefusedFieldKeepsItsReasonMixin,
+)
+from cms.images import inspect_upload
 from cms.models import Article, Topic
 from sponsors import ad_ops, pacing, reports
 from sponsors.counters import get_counters
@@ -392,7 +396,7 @@ class SlotPreviewForm(forms.Form):
 # Creatives: the form, shared by the creative's own page and the campaign page's inline
 
 
-class CreativeAdminForm(forms.ModelForm):
+class CreativeAdminForm(RefusedFieldKeepsItsReasonMixin, forms.ModelForm):
     click_url = forms.URLField(
         label="Click-through URL",
         max_length=1000,
@@ -431,9 +435,7 @@ class CreativeAdminForm(forms.ModelForm):
         width, height = self.instance.image_width, self.instance.image_height
         upload = cleaned.get("image")
         if isinstance(upload, UploadedFile):  # a new file: measure it before it is saved
-            upload.seek(0)
-            info = inspect_image(upload.read())
-            upload.seek(0)
+            info = inspect_upload(upload)
             width, height = info.width, info.height
         elif not upload:  # none, or cleared
             width = height = None
