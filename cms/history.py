@@ -36,6 +36,7 @@ from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 from simple_history.utils import bulk_update_with_history as _bulk_update_with_history
@@ -376,6 +377,8 @@ def history_entries(model: type[models.Model], rows: Iterable[Any]) -> list[Entr
             return str(dict(f.flatchoices).get(value, value))
         if isinstance(value, bool):
             return "yes" if value else "no"
+        if isinstance(value, dt.datetime):  # as the admin shows times: in TIME_ZONE
+            return f"{timezone.localtime(value):%Y-%m-%d %H:%M:%S %Z}"
         return str(_plain(value))
 
     def snapshot(row: Any) -> dict[str, tuple[Any, Any]]:
