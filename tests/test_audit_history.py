@@ -11,6 +11,7 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -506,3 +507,30 @@ def test_deleting_a_block_in_the_admin_makes_one_article_entry():
         "[Paragraph] Kept\n\n[Paragraph] Gone",
         "[Paragraph] Kept",
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_a_database_with_data_starts_the_history_and_the_baseline_fills_it():
+    before = [
+        ("cms", "0005_partners_without_model_permissions"),
+        ("sponsors", "0013_delivery_report_page"),
+    ]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    sponsor = old.get_model("sponsors", "Sponsor").objects.create(name="Old", slug="old")
+    old.get_model("sponsors", "Campaign").objects.create(
+        sponsor=sponsor, name="Made before", starts_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+        campaign = Campaign.objects.get(name="Made before")
+        assert entries(campaign) == []  # the history starts with the migration
+        call_command("audit_history_baseline", stdout=io.StringIO())
+        campaign.name = "Changed after"
+        campaign.save()
+        assert changes(entries(campaign)[0]) == {"name": ("Made before", "Changed after")}
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
