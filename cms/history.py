@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.dispatch import receiver
@@ -197,11 +197,23 @@ def current_user() -> Any:
 def bulk_update_with_history(
     objs: Sequence[models.Model], model: type[models.Model], fields: list[str], *, reason: str = ""
 ) -> int:
-    """``bulk_update`` the rows and write their history rows (one query each, not per row)."""
+    """``bulk_update`` the rows and write their history rows.
+
+    One insert for all the rows; a model whose history keeps many-to-many fields (a
+    creative's slots) gets a row per object with them instead, since simple-history's bulk
+    insert leaves them out (its rows would read as every slot removed).
+    """
     if not objs:
         return 0
     user = current_user()
     actor = _actor.get()
+    if _m2m_fields(model):
+        with transaction.atomic():
+            changed = model._default_manager.bulk_update(objs, fields)
+            with audit_context(user=user, reason=reason or (actor.reason if actor else "")):
+                for obj in objs:
+                    record(obj)
+        return changed
     return int(
         _bulk_update_with_history(
             objs,

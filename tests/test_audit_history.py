@@ -157,6 +157,18 @@ def test_admin_pause_and_resume_actions_record_every_row_changed(admin_as_adops)
     assert [e.action for e in entries(paused)] == ["created"]  # unchanged: nothing recorded
 
 
+def test_pausing_creatives_keeps_their_slots_in_the_history(staff):
+    slot = SlotFactory(key="strip")
+    creative = CreativeFactory(slots=[slot])
+    assert staff.post(f"{API}creatives/{creative.pk}/pause/").status_code == 200
+    latest = entries(creative)[0]
+    assert (latest.user, latest.reason, changes(latest)) == (
+        "adops",
+        "paused",
+        {"is_active": (True, False)},
+    )
+
+
 def test_an_article_body_and_topics_changed_in_the_admin_are_in_its_history():
     editor = editor_user("ed")
     client = Client()
