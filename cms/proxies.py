@@ -56,20 +56,34 @@ def from_trusted_proxy(request: HttpRequest) -> bool:
     return bool(trusted) and _is_in(request.META.get("REMOTE_ADDR", ""), trusted)
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The address of whoever sent ``request``: REMOTE_ADDR, or behind trusted proxies the
-    last ``X-Forwarded-For`` hop that is not one of them (each proxy appends the peer it saw,
-    so the hops left of an untrusted one are the client's own claims)."""
-    remote = str(request.META.get("REMOTE_ADDR") or "unknown")
+def client_ip(request: HttpRequest) -> str | None:
+    """The address of whoever sent ``request`` (None for a request from no network, as
+    Django's test client makes): REMOTE_ADDR, or behind trusted proxies the last
+    ``X-Forwarded-For`` hop that is not one of them (each proxy appends the peer it saw, so
+    the hops left of an untrusted one are the client's own claims). Always an IP address
+    (django-axes stores it as one)."""
+    remote = str(request.META.get("REMOTE_ADDR") or "")
+    if not _is_ip(remote):
+        return None
     trusted = _trusted()
     if not trusted or not _is_in(remote, trusted):
         return remote
     forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
     hops = [hop.strip() for hop in forwarded.split(",")]
     for hop in reversed([hop for hop in hops if hop]):
+        if not _is_ip(hop):
+            return remote  # not what a proxy appends: believe none of it
         if not _is_in(hop, trusted):
             return hop
     return remote
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 class ForwardedHeadersMiddleware:

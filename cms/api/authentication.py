@@ -19,9 +19,11 @@ from rest_framework.authentication import TokenAuthentication, get_authorization
 from cms import signin
 from cms.proxies import client_ip
 
-THROTTLED_DETAIL = (
-    "Too many failed token authentications from this address; retry after the seconds in "
-    "the Retry-After header."
+# DRF adds "Expected available in N seconds." to the detail.
+THROTTLED_DETAIL = "Too many failed token authentications from this address."
+THROTTLED_DESCRIPTION = (
+    "Too many failed token authentications from this address: every token it sends is "
+    "refused until the seconds in the Retry-After header have passed."
 )
 
 
@@ -34,7 +36,7 @@ class ThrottledTokenAuthentication(TokenAuthentication):
         words = get_authorization_header(request).split()
         if not words or words[0].lower() != self.keyword.lower().encode():
             return None  # no token: nothing to count (and nothing refused)
-        client = client_ip(request._request)
+        client = client_ip(request._request) or "unknown"
         wait = signin.token_auth_wait(client)
         if wait is not None:
             raise TokenAuthenticationThrottled(wait=wait, detail=THROTTLED_DETAIL)
@@ -59,9 +61,9 @@ def document_token_throttle(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             code = str(status.HTTP_429_TOO_MANY_REQUESTS)
             if code in responses:  # its own limit (submissions): say both
-                responses[code]["description"] += f" Or: {THROTTLED_DETAIL}"
+                responses[code]["description"] += f" Or: {THROTTLED_DESCRIPTION}"
                 continue
-            responses[code] = {"description": THROTTLED_DETAIL}
+            responses[code] = {"description": THROTTLED_DESCRIPTION}
             if method != "head":
                 responses[code]["content"] = body
     return result

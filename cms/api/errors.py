@@ -28,7 +28,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from cms.api.authentication import THROTTLED_DETAIL as TOKEN_THROTTLED_DETAIL
+from cms.api.authentication import THROTTLED_DESCRIPTION as TOKEN_THROTTLED
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ ERROR_429: dict[int, OpenApiResponse] = {
 }
 # Operations that read a token by hand (the schema hook covers those whose security is a token).
 ERROR_429_TOKEN: dict[int, OpenApiResponse] = {
-    status.HTTP_429_TOO_MANY_REQUESTS: error_response(TOKEN_THROTTLED_DETAIL)
+    status.HTTP_429_TOO_MANY_REQUESTS: error_response(TOKEN_THROTTLED)
 }
 ERROR_503: dict[int, OpenApiResponse] = {
     status.HTTP_503_SERVICE_UNAVAILABLE: error_response(
