@@ -62,6 +62,11 @@ def code_of(device: TOTPDevice) -> str:
     return f"{value:0{device.digits}d}"
 
 
+def wrong_code_of(device: TOTPDevice) -> str:
+    """A code the app does not show now (never the right one by chance)."""
+    return f"{(int(code_of(device)) + 1) % 10**device.digits:0{device.digits}d}"
+
+
 @pytest.fixture
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
@@ -277,7 +282,7 @@ def test_staff_who_must_use_two_factors_set_up_their_app_after_the_password(
     secret = page.context["secret"].replace(" ", "")
     assert len(secret) == 32 and secret in seen.replace(" ", "")
 
-    wrong = client.post(reverse("admin:two_factor"), {"otp_token": "000000"})
+    wrong = client.post(reverse("admin:two_factor"), {"otp_token": wrong_code_of(device)})
     assert wrong.status_code == 400
     assert "not the one your app shows now" in text(wrong)
     assert signed_in_as(client) is None
@@ -321,9 +326,9 @@ def test_staff_with_an_app_enter_its_code_at_the_admin_sign_in(client, ad_ops, c
 
 def test_wrong_codes_count_as_failed_sign_ins(client, ad_ops, clock):
     device = confirmed_device(ad_ops)
-    for attempt in range(5):
+    for _ in range(5):
         clock.shift(dt.timedelta(minutes=1))  # past django-otp's own delay after a miss
-        response = sign_in(client, "ops", "right-password", code=f"{attempt:06d}")
+        response = sign_in(client, "ops", "right-password", code=wrong_code_of(device))
     assert response.status_code == 429
     clock.shift(dt.timedelta(minutes=1))
     locked = sign_in(client, "ops", "right-password", code=code_of(device))
@@ -332,9 +337,9 @@ def test_wrong_codes_count_as_failed_sign_ins(client, ad_ops, clock):
 
 
 def test_a_wrong_code_and_a_wrong_password_read_the_same(client, ad_ops):
-    confirmed_device(ad_ops)
-    wrong_code = text(sign_in(client, "ops", "right-password", code="123456"))
-    wrong_password = text(sign_in(Client(), "ops", "wrong-password", code="123456"))
+    code = wrong_code_of(confirmed_device(ad_ops))
+    wrong_code = text(sign_in(client, "ops", "right-password", code=code))
+    wrong_password = text(sign_in(Client(), "ops", "wrong-password", code=code))
     assert wrong_code == wrong_password
 
 
