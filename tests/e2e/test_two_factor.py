@@ -41,4 +41,4 @@ def test_ad_ops_set_up_the_app_after_the_password_and_are_signed_in(
             page.click("input[type=submit]")
         assert page.url == f"{base}/admin/"
         assert page.get_by_text("Two-factor sign-in is on").is_visible()
-        assert "ops" in page.inner_text("#user-tools")  # signed in as themselves
+        assert "welcome, ops" in page.inner_text("#user-tools").lower()  # as themselves
