@@ -48,7 +48,22 @@ TOKEN_WIDGET = forms.TextInput(
 )
 
 
-class StaffAuthenticationForm(AdminAuthenticationForm):
+class BoundedUsernameMixin:
+    """Django's AuthenticationForm sets the username's max length after its validators are
+    made, so any length reaches ``authenticate()``, and django-axes writes it to a column of
+    255 (a 500 on PostgreSQL): the length is checked here, as the field says."""
+
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data["username"]  # type: ignore[attr-defined]  # a Form's
+        limit = self.fields["username"].max_length  # type: ignore[attr-defined]  # a Form's
+        if limit is not None and len(username) > limit:
+            raise forms.ValidationError(
+                f"Ensure this value has at most {limit} characters.", code="max_length"
+            )
+        return username
+
+
+class StaffAuthenticationForm(BoundedUsernameMixin, AdminAuthenticationForm):
     """Username, password and (for whoever has set up two-factor sign-in) the code."""
 
     error_messages = {

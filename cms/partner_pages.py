@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from cms import signin
+from cms.admin_signin import BoundedUsernameMixin
 from cms.images import SafeImageFormField
 from cms.models import Topic
 from cms.submissions import (
@@ -147,7 +148,7 @@ def _invalid(request, partner, form):
     )
 
 
-class PartnerAuthenticationForm(AuthenticationForm):
+class PartnerAuthenticationForm(BoundedUsernameMixin, AuthenticationForm):
     """The partners' sign-in (django-axes throttles it as the admin's). An account that
     signs in with a second factor is staff, and signs in at the admin, which asks for it."""
 

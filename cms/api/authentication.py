@@ -46,6 +46,13 @@ class ThrottledTokenAuthentication(TokenAuthentication):
             signin.token_auth_failed(client)
             raise
 
+    def authenticate_credentials(self, key: str) -> Any:
+        # Tokens are 40 characters; a NUL byte would reach PostgreSQL (a 500), and a longer
+        # key cannot match: both are the failure they are, without a query.
+        if "\x00" in key or len(key) > 40:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return super().authenticate_credentials(key)
+
 
 def document_token_throttle(result, generator, request, public):
     """Schema hook: every operation that takes a token may answer 429 (documented as

@@ -403,3 +403,18 @@ def test_the_partners_sign_in_is_no_way_around_the_second_factor(client, boss, o
     assert response.status_code == 200
     assert "sign in at the admin" in text(response)
     assert signed_in_as(client) is None
+
+
+@pytest.mark.parametrize("at", [ADMIN_LOGIN, PARTNER_LOGIN])
+def test_hostile_sign_in_input_is_refused_not_a_500(client, boss, at):
+    for username, password in [("bo\x00ss", "x"), ("b" * 10_000, "x"), ("boss", "p\x00w")]:
+        response = sign_in(client, username, password, at=at)
+        assert response.status_code in (200, 429), (username[:10], response.status_code)
+    response = client.post(
+        at,
+        {"username": "boss", "password": "x", "otp_token": "\x00" * 20},
+        HTTP_X_FORWARDED_FOR="not-an-address",
+        HTTP_USER_AGENT="x" * 5000,
+        HTTP_ACCEPT="y" * 5000,
+    )
+    assert response.status_code == 200

@@ -157,3 +157,10 @@ def test_every_operation_that_takes_a_token_documents_the_429(client):
     assert missing == []
     submit = schema["paths"]["/api/v1/submissions/"]["post"]["responses"]["429"]
     assert "Too many failed token authentications" in submit["description"]
+
+
+def test_a_malformed_token_is_a_failure_like_any_other(api_client, clock):
+    for key in ["a\x00b", "f" * 41, "ünïcode"]:
+        response = api_client.get(STAFF_API, HTTP_AUTHORIZATION=f"Token {key}", REMOTE_ADDR=GUESSER)
+        assert response.status_code == 401, key
+        assert response.json()["code"] == "authentication_failed"
