@@ -16,6 +16,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from cms import history
+from cms import signin
 from cms.models import Article, ArticleBlock, ArticleTopic, Author, Topic
 
 TOPICS = ["Microsoft", "TikTok", "Technology", "Social Media", "Advertising", "Brand Strategy"]
@@ -203,6 +204,8 @@ def _accounts(password: str) -> None:
     # Exactly this role, also when the demo runs again over an account changed by hand.
     editor.groups.set([Group.objects.get(name="Editors")])
     editor.user_permissions.clear()
+    for user in (admin, editor):  # the printed logins work: no device, no lockout
+        signin.sign_in_reset(user)
 
 
 @transaction.atomic

@@ -4,7 +4,9 @@ Every value has a safe default for local development (SQLite, local-memory cache
 sets DEBUG=0 and the variables listed in the README.
 """
 
+import ipaddress
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -27,7 +29,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with the two-factor sign-in (cms.admin_signin.StaffAdminSite).
+    "cms.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,11 +47,16 @@ INSTALLED_APPS = [
     "django_prose_editor",
     # Audit history (issue 15, part 4): cms/history.py.
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "cms",
     "sponsors",
 ]
 
 MIDDLEWARE = [
+    # First: forwarded headers are dropped unless a trusted proxy sent them (cms/proxies.py).
+    "cms.proxies.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -56,11 +64,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a session that still owes its second factor is no sign-in.
+    "cms.middleware.SecondFactorMiddleware",
     # Audit history: the request's user (the session's, or the API token's once DRF has
     # authenticated it) is who a history row names.
     "cms.history.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Near the end, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
     # Innermost: a view that raised because the database did not answer answers 503.
     "cms.outages.DatabaseUnavailableMiddleware",
 ]
@@ -214,7 +226,7 @@ REST_FRAMEWORK = {
     # Tags by audience, readable operation ids, a request component per media type.
     "DEFAULT_SCHEMA_CLASS": "cms.api.schema.AudienceAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "cms.api.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -270,6 +282,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cms.api.errors.document_service_unavailable",
+        "cms.api.authentication.document_token_throttle",
         "cms.api.payloads.document_conditional_gets",
     ],
     # Choice sets that share a field name ("kind") across apps get explicit names.
@@ -284,8 +297,46 @@ SPECTACULAR_SETTINGS = {
 
 LOGIN_URL = "admin:login"
 
+# Sign-in that resists attack (README "Sign-in and security").
+# django-axes counts failed sign-ins (admin and /partners/) per username and client address
+# together, so an attacker elsewhere never locks the real user out; a lockout always ends
+# after the cool-off (failures during it do not extend it).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "cms.proxies.client_ip"
+AXES_LOCKOUT_CALLABLE = "cms.admin_signin.locked_out"
+AXES_VERBOSE = False  # a lockout is logged once by axes, not on every attempt
+# Failed API token authentications per client address: past the limit within the window,
+# every token request from that address answers 429 until the window ends.
+TOKEN_AUTH_FAILURE_LIMIT = env_int("TOKEN_AUTH_FAILURE_LIMIT", default=20)
+TOKEN_AUTH_FAILURE_WINDOW = env_int("TOKEN_AUTH_FAILURE_WINDOW", default=300)
+# Two-factor sign-in (TOTP, django-otp) for superusers and these groups; optional in
+# development so the demo logins sign in with a password alone.
+OTP_REQUIRED = env_bool("OTP_REQUIRED", default=not DEBUG)
+OTP_REQUIRED_GROUPS = env_list("OTP_REQUIRED_GROUPS", default=["Ad ops"])
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", default="Sponsored content")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # superusers reset a device, never read its secret
+# Reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed (addresses or
+# networks); nobody's by default, so a client cannot claim https or another address.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network."
+        ) from None
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 # Production hardening: on whenever DEBUG is off (check --deploy passes with the README's values).
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True

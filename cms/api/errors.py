@@ -28,6 +28,8 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from cms.api.authentication import THROTTLED_DESCRIPTION as TOKEN_THROTTLED
+
 log = logging.getLogger(__name__)
 
 DEFAULT_DETAIL = {
@@ -170,6 +172,10 @@ ERROR_404: dict[int, OpenApiResponse] = {
 }
 ERROR_429: dict[int, OpenApiResponse] = {
     status.HTTP_429_TOO_MANY_REQUESTS: error_response("Too many requests; retry later.")
+}
+# Operations that read a token by hand (the schema hook covers those whose security is a token).
+ERROR_429_TOKEN: dict[int, OpenApiResponse] = {
+    status.HTTP_429_TOO_MANY_REQUESTS: error_response(TOKEN_THROTTLED)
 }
 ERROR_503: dict[int, OpenApiResponse] = {
     status.HTTP_503_SERVICE_UNAVAILABLE: error_response(

@@ -12,12 +12,12 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
+from cms.api.authentication import ThrottledTokenAuthentication
 from cms.api.errors import ERROR_400, ERROR_401, ERROR_403, ERROR_404, error_response
 from cms.api.serializers import ImageSerializer, ImageUploadField, absolute, image_data
 from cms.models import Submission, Topic
@@ -367,7 +367,7 @@ class SubmissionViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = [ThrottledTokenAuthentication]
     permission_classes = [IsPartner]
     throttle_classes = [SubmissionRateThrottle]
     parser_classes = [JSONParser, MultiPartParser]

@@ -39,6 +39,11 @@ class Command(BaseCommand):
             for loader in DEMO_LOADERS:
                 for line in import_string(loader)(admin_password=admin_password):
                     self.stdout.write(line)
+        if settings.OTP_REQUIRED:
+            self.stdout.write(
+                "Two-factor sign-in is required (OTP_REQUIRED): 'admin' and 'adops' set up an "
+                "authenticator app at their first admin sign-in (README: Sign-in and security)."
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo data ready. Admin: http://127.0.0.1:8000/admin/ "
