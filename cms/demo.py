@@ -15,8 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from cms import history
-from cms import signin
+from cms import history, signin
 from cms.models import Article, ArticleBlock, ArticleTopic, Author, Topic
 
 TOPICS = ["Microsoft", "TikTok", "Technology", "Social Media", "Advertising", "Brand Strategy"]
