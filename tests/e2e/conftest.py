@@ -3,10 +3,39 @@
 import contextlib
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
+from django.db import connection
+from django.test.testcases import LiveServerThread
 
 from tests.e2e.browser import CHROMIUM, FLAGS, screenshot_on_failure
 
 WAIT_MS = 30_000
+
+
+class OneRequestAtATimeServer(WSGIServer):
+    """The live server without threads: each request is answered before the next is read.
+
+    On SQLite the test database is in memory, and the live server shares the tests' one
+    connection with every request thread. A browser sends several requests at once (a page,
+    its beacons), and two threads on one SQLite connection break each other's savepoints
+    ("cannot open savepoint - SQL statements in progress"). Answering them in turn is what a
+    connection of their own would give; Django's server sends Connection: close without
+    threads, so a kept-alive browser connection never holds the next request up.
+    """
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def live_server_answers_in_turn_on_sqlite():
+    if connection.vendor != "sqlite":
+        yield
+        return
+    threaded = LiveServerThread.server_class
+    LiveServerThread.server_class = OneRequestAtATimeServer
+    yield
+    LiveServerThread.server_class = threaded
 
 
 @pytest.fixture
