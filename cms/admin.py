@@ -15,6 +15,7 @@ from django_prose_editor.fields import ProseEditorFormField
 from django_prose_editor.widgets import AdminProseEditorWidget
 
 from cms import services
+from cms.admin_mixins import CspNonceMediaMixin
 from cms.models import Article, ArticleBlock, ArticleTopic, Author, Topic
 from cms.sanitize import URL_SCHEMES, rich_text_from_editor
 from sponsors.sponsorships import (
@@ -128,7 +129,7 @@ class ArticleAdminForm(forms.ModelForm):
 
 
 @admin.register(Article)
-class ArticleAdmin(SortableAdminBase, admin.ModelAdmin):
+class ArticleAdmin(CspNonceMediaMixin, SortableAdminBase, admin.ModelAdmin):
     form = ArticleAdminForm
     list_display = [
         "headline",

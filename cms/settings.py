@@ -6,8 +6,10 @@ sets DEBUG=0 and the variables listed in the README.
 
 import re
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from cms.env import env_bool, env_int, env_list, env_str
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "adminsortable2",
     "django_prose_editor",
+    "csp",
     "cms",
     "sponsors",
 ]
@@ -49,6 +52,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: static files go out without a policy (they are not documents).
+    "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,6 +77,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # {{ CSP_NONCE }}: the nonce of this response's inline <script>/<style>.
+                "csp.context_processors.nonce",
             ],
             # The reference pages' filters (cms.site is no app of its own).
             "libraries": {"site": "cms.site.templatetags"},
@@ -260,3 +267,45 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="WARNING")},
 }
+
+# Content-Security-Policy (issue 15, headers and deployment; django-csp 4). One policy for
+# every page: the admin, /partners/, the reference pages, the error pages and /api/docs/.
+# Scripts and styles come from this origin or carry the response's nonce (templates write
+# nonce="{{ CSP_NONCE }}" on their few inline <style>/<script>; the prose editor's import map
+# gets it through its media); no 'unsafe-inline', no 'unsafe-eval'. Images from this origin,
+# data: (icons of the admin and Swagger UI) and MEDIA_URL's/STATIC_URL's origin when those
+# are absolute (a CDN).
+# CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only instead (to
+# try it on a live site first); CSP_REPORT_URI names where browsers post violation reports.
+_csp_report_only = env_bool("CSP_REPORT_ONLY", default=False)
+_csp_report_uri = env_str("CSP_REPORT_URI", default="")
+_csp_asset_origins = sorted(
+    {
+        m.group(0)
+        for url in (MEDIA_URL, STATIC_URL)
+        if (m := re.match(r"https?://[^/]+", url)) is not None
+    }
+)
+# Tiptap (inside django-prose-editor, pinned to 0.28.x) injects its base ProseMirror
+# stylesheet as a <style> without a nonce: that one text is allowed by its hash
+# (tests/test_csp.py recomputes it from the installed editor.js).
+CSP_PROSE_EDITOR_STYLE_HASH = "'sha256-PlumsSlvJ7vvWzjqibGAYKq92O3y/4JTxWWsWJvyUYA='"
+_csp_directives: dict[str, list[Any]] = {
+    "default-src": [SELF],
+    "script-src": [SELF, NONCE, *_csp_asset_origins],
+    "style-src": [SELF, NONCE, CSP_PROSE_EDITOR_STYLE_HASH, *_csp_asset_origins],
+    "img-src": [SELF, "data:", *_csp_asset_origins],
+    "font-src": [SELF, *_csp_asset_origins],
+    "connect-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
+if _csp_report_uri:
+    _csp_directives["report-uri"] = [_csp_report_uri]
+if _csp_report_only:
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _csp_directives}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _csp_directives}
