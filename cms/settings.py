@@ -13,6 +13,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from cms.env import env_bool, env_int, env_list, env_str
+from cms.request_log import configure_structlog
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,15 +46,19 @@ INSTALLED_APPS = [
     "adminsortable2",
     "django_prose_editor",
     "csp",
+    "django_structlog",
     "cms",
     "sponsors",
 ]
 
 MIDDLEWARE = [
+    # First: its line times the whole request and every response carries X-Request-ID.
+    "cms.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # After WhiteNoise: static files go out without a policy (they are not documents).
-    "csp.middleware.CSPMiddleware",
+    # After WhiteNoise: static files go out without a policy; so do JSON and body-less answers
+    # (cms.security_headers: the ad hot path does not build a policy no browser applies).
+    "cms.security_headers.ContentSecurityPolicyMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -253,19 +258,42 @@ LOGIN_URL = "admin:login"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Each may be switched off for an install that needs it (README "Production settings");
+    # check --deploy --fail-level WARNING then says what that costs.
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+# Structured logs (issue 15, headers and deployment; django-structlog + structlog): every line
+# on stderr as JSON (LOG_FORMAT=json, production's default) or logfmt key=value (logfmt,
+# development's), through the redaction of cms.request_log. One line per request
+# (cms.request_log.RequestLogMiddleware; LOG_REQUESTS=0 keeps only those of 4xx and 5xx)
+# with request_id, user, role, method, path, status and duration_ms; every other line of
+# that request carries its request_id too. Django's own "Not Found: …" warnings are left out
+# (the request line says it).
+LOG_FORMAT = env_str("LOG_FORMAT", default="logfmt" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "logfmt"):
+    raise ImproperlyConfigured("LOG_FORMAT: give json or logfmt.")
+_log_level = env_str("LOG_LEVEL", default="WARNING").upper()
+LOG_REQUESTS = env_bool("LOG_REQUESTS", default=True)
+configure_structlog()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="WARNING")},
+    "formatters": {
+        "structured": {"()": "cms.request_log.structured_formatter", "log_format": LOG_FORMAT}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "root": {"handlers": ["console"], "level": _log_level},
+    "loggers": {
+        # Its request_failed line (with the traceback) is an ERROR: kept at any LOG_LEVEL.
+        "django_structlog": {"level": _log_level},
+        "django.request": {"level": "ERROR"},
+    },
 }
 
 # Content-Security-Policy (issue 15, headers and deployment; django-csp 4). One policy for
