@@ -99,7 +99,7 @@ def test_every_page_with_scripts_runs_under_the_policy_without_a_violation(
         editor.wait_for()
         assert page.locator("#blocks-group .inline-related h3 .sort .move-begin").count() >= 2
         editor.click()
-        page.keyboard.press("End")
+        page.keyboard.press("Control+End")  # the end of the block (End is the line's)
         page.keyboard.press("Control+b")
         page.keyboard.type(" bold under the policy")
         assert "<strong> bold under the policy</strong>" in editor.inner_html()
