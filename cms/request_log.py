@@ -202,10 +202,6 @@ class RequestLogMiddleware(RequestMiddleware):
 
     def handle_response(self, request: HttpRequest, response: HttpResponse) -> None:
         response[REQUEST_ID_HEADER] = getattr(request, "request_id", "")
-        if hasattr(request, "_raised_exception"):
-            # django-structlog already wrote request_failed (with the traceback).
-            super().handle_response(request, response)
-            return
         started = getattr(request, "_log_started", None)
         duration_ms = (
             round((time.perf_counter() - started) * 1000, 2) if started is not None else None
@@ -221,4 +217,9 @@ class RequestLogMiddleware(RequestMiddleware):
             duration_ms=duration_ms,
             **_who(request),
         )
+        if hasattr(request, "_raised_exception"):
+            # django-structlog wrote request_failed (with the traceback) when the view raised;
+            # its own handling of the answer tidies up after it.
+            super().handle_response(request, response)
+            return
         structlog.contextvars.clear_contextvars()

@@ -12,13 +12,23 @@ from urllib.parse import urlparse
 
 import pytest
 from django.contrib.auth.models import Group
+from django.urls import path
 from rest_framework.authtoken.models import Token
 
+import cms.urls
 from cms import request_log
 from tests.sponsors.factories import PartnerFactory, UserFactory
 from tests.sponsors.factories_ads import CreativeFactory, SlotFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def boom(request):
+    raise RuntimeError("the view failed while handling /api/v1/reads/secret-read-token/")
+
+
+# This module is also a URLconf (the failure test): the project's routes plus one that fails.
+urlpatterns = [path("boom/", boom), *cms.urls.urlpatterns]
 
 PASSWORD = "correct-horse-battery-staple-42"
 
@@ -139,3 +149,18 @@ def test_every_other_line_is_redacted_too_and_carries_the_request_id(log_lines):
     lines, text = log_lines()
     assert "/api/v1/ads/click/[redacted]/" in lines[0]["event"]
     assert "eyJhIjoxfQ" not in text and "9f8e7d6c5b4a" not in text and "hunter2" not in text
+
+
+@pytest.mark.urls(__name__)
+def test_a_failing_request_logs_its_line_and_its_traceback_under_one_request_id(client, log_lines):
+    client.raise_request_exception = False
+    response = client.get("/boom/", HTTP_X_REQUEST_ID="req-boom")
+    assert response.status_code == 500 and response["X-Request-ID"] == "req-boom"
+
+    lines, text = log_lines()
+    failed = next(line for line in lines if line["event"] == "request_failed")
+    (request,) = requests(lines)
+    assert failed["request_id"] == request["request_id"] == "req-boom"
+    assert "RuntimeError" in failed["exception"]
+    assert (request["status"], request["level"]) == (500, "error")
+    assert "secret-read-token" not in text
