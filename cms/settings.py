@@ -290,8 +290,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": _log_level},
     "loggers": {
-        # Its request_failed line (with the traceback) is an ERROR: kept at any LOG_LEVEL.
-        "django_structlog": {"level": _log_level},
         "django.request": {"level": "ERROR"},
         # runserver's own request lines (make run), redacted like the rest.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
