@@ -15,7 +15,11 @@ from django_prose_editor.fields import ProseEditorFormField
 from django_prose_editor.widgets import AdminProseEditorWidget
 
 from cms import services
-from cms.admin_mixins import AuditHistoryAdminMixin, RefusedFieldKeepsItsReasonMixin
+from cms.admin_mixins import (
+    AuditHistoryAdminMixin,
+    CspNonceMediaMixin,
+    RefusedFieldKeepsItsReasonMixin,
+)
 from cms.models import Article, ArticleBlock, ArticleTopic, Author, Topic
 from cms.sanitize import URL_SCHEMES, rich_text_from_editor
 from sponsors.sponsorships import (
@@ -129,7 +133,7 @@ class ArticleAdminForm(forms.ModelForm):
 
 
 @admin.register(Article)
-class ArticleAdmin(AuditHistoryAdminMixin, SortableAdminBase, admin.ModelAdmin):
+class ArticleAdmin(CspNonceMediaMixin, AuditHistoryAdminMixin, SortableAdminBase, admin.ModelAdmin):
     form = ArticleAdminForm
     list_display = [
         "headline",

@@ -15,6 +15,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.text import capfirst
+from js_asset import Media as JsAssetMedia
 
 from cms import history
 
@@ -153,3 +154,18 @@ class RefusedFieldKeepsItsReasonMixin:
                 if field == NON_FIELD_ERRORS or field not in refused
             }
         super()._update_errors(errors)  # type: ignore[misc]  # a ModelForm's
+
+
+class CspNonceMediaMixin:
+    """The change form's media carry the response's Content-Security-Policy nonce.
+
+    django-prose-editor's widget brings an inline ``<script type="importmap">``; the policy
+    (django-csp, cms/settings.py) lets inline scripts run only with the nonce, and
+    django-js-asset's ``Media`` writes it on every tag it renders.
+    """
+
+    def render_change_form(self, request: HttpRequest, context, *args, **kwargs):
+        nonce = getattr(request, "csp_nonce", "")
+        if nonce is not None and "media" in context:
+            context["media"] = JsAssetMedia.from_media(context["media"], nonce=nonce)
+        return super().render_change_form(request, context, *args, **kwargs)  # type: ignore[misc]

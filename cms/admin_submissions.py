@@ -155,7 +155,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         if not image:
             return "-"
         return format_html(
-            '<img src="{}" alt="{}" style="max-width:480px;height:auto"><br>{}',
+            '<img src="{}" alt="{}" class="admin-hero-preview"><br>{}',
             image["url"],
             plain_html(obj.hero_alt),
             plain_html(obj.hero_caption),

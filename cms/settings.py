@@ -8,11 +8,14 @@ import ipaddress
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from cms.env import env_bool, env_int, env_list, env_str
+from cms.request_log import configure_structlog
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,6 +53,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "csp",
+    "django_structlog",
     "cms",
     "sponsors",
 ]
@@ -57,8 +62,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: forwarded headers are dropped unless a trusted proxy sent them (cms/proxies.py).
     "cms.proxies.ForwardedHeadersMiddleware",
+    # Next: its line times the whole request and every response carries X-Request-ID.
+    "cms.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: static files go out without a policy; so do JSON and body-less answers
+    # (cms.security_headers: the ad hot path does not build a policy no browser applies).
+    "cms.security_headers.ContentSecurityPolicyMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,6 +101,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # {{ CSP_NONCE }}: the nonce of this response's inline <script>/<style>.
+                "csp.context_processors.nonce",
             ],
             # The reference pages' filters (cms.site is no app of its own).
             "libraries": {"site": "cms.site.templatetags"},
@@ -339,17 +351,82 @@ if TRUSTED_PROXIES:
 # Production hardening: on whenever DEBUG is off (check --deploy passes with the README's values).
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Each may be switched off for an install that needs it (README "Production settings");
+    # check --deploy --fail-level WARNING then says what that costs.
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+# Structured logs (issue 15, headers and deployment; django-structlog + structlog): every line
+# on stderr as JSON (LOG_FORMAT=json, production's default) or logfmt key=value (logfmt,
+# development's), through the redaction of cms.request_log. One line per request
+# (cms.request_log.RequestLogMiddleware; LOG_REQUESTS=0 keeps only those of 4xx and 5xx)
+# with request_id, user, role, method, path, status and duration_ms; every other line of
+# that request carries its request_id too. Django's own "Not Found: …" warnings are left out
+# (the request line says it).
+LOG_FORMAT = env_str("LOG_FORMAT", default="logfmt" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "logfmt"):
+    raise ImproperlyConfigured("LOG_FORMAT: give json or logfmt.")
+_log_level = env_str("LOG_LEVEL", default="WARNING").upper()
+LOG_REQUESTS = env_bool("LOG_REQUESTS", default=True)
+configure_structlog()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="WARNING")},
+    "formatters": {
+        "structured": {"()": "cms.request_log.structured_formatter", "log_format": LOG_FORMAT}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "root": {"handlers": ["console"], "level": _log_level},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # runserver's own request lines (make run), redacted like the rest.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
+
+# Content-Security-Policy (issue 15, headers and deployment; django-csp 4). One policy for
+# every page: the admin, /partners/, the reference pages, the error pages and /api/docs/.
+# Scripts and styles come from this origin or carry the response's nonce (templates write
+# nonce="{{ CSP_NONCE }}" on their few inline <style>/<script>; the prose editor's import map
+# gets it through its media); no 'unsafe-inline', no 'unsafe-eval'. Images from this origin,
+# data: (icons of the admin and Swagger UI) and MEDIA_URL's/STATIC_URL's origin when those
+# are absolute (a CDN).
+# CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only instead (to
+# try it on a live site first); CSP_REPORT_URI names where browsers post violation reports.
+_csp_report_only = env_bool("CSP_REPORT_ONLY", default=False)
+_csp_report_uri = env_str("CSP_REPORT_URI", default="")
+_csp_asset_origins = sorted(
+    {
+        m.group(0)
+        for url in (MEDIA_URL, STATIC_URL)
+        if (m := re.match(r"https?://[^/]+", url)) is not None
+    }
+)
+# Tiptap (inside django-prose-editor, pinned to 0.28.x) injects its base ProseMirror
+# stylesheet as a <style> without a nonce: that one text is allowed by its hash
+# (tests/test_csp.py recomputes it from the installed editor.js).
+CSP_PROSE_EDITOR_STYLE_HASH = "'sha256-PlumsSlvJ7vvWzjqibGAYKq92O3y/4JTxWWsWJvyUYA='"
+_csp_directives: dict[str, list[Any]] = {
+    "default-src": [SELF],
+    "script-src": [SELF, NONCE, *_csp_asset_origins],
+    "style-src": [SELF, NONCE, CSP_PROSE_EDITOR_STYLE_HASH, *_csp_asset_origins],
+    "img-src": [SELF, "data:", *_csp_asset_origins],
+    "font-src": [SELF, *_csp_asset_origins],
+    "connect-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
+if _csp_report_uri:
+    _csp_directives["report-uri"] = [_csp_report_uri]
+if _csp_report_only:
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _csp_directives}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _csp_directives}

@@ -95,9 +95,7 @@ class SponsorAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
         url = _rendition_url(obj.logo_renditions)
         if not url:
             return "-"
-        return format_html(
-            '<img src="{}" alt="{} logo" style="max-height:40px;max-width:120px">', url, obj.name
-        )
+        return format_html('<img src="{}" alt="{} logo" class="admin-logo-thumb">', url, obj.name)
 
     @admin.display(description="logo preview")
     def logo_preview(self, obj: Sponsor) -> str:
@@ -106,8 +104,7 @@ class SponsorAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
             return "No logo yet."
         # A checkerboard shows whether the logo's transparency survived the upload.
         return format_html(
-            '<img src="{}" alt="{} logo" style="max-height:120px;max-width:360px;'
-            'background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 50%/16px 16px">',
+            '<img src="{}" alt="{} logo" class="admin-logo-preview">',
             url,
             obj.name,
         )

@@ -20,7 +20,11 @@
  *
  * It reads "The Lantern Awards for Marketing — Extended deadline: 3d 4h 12min 9sec" on a bare
  * page: the separators are text in the DOM, and a minimal default style (zero-specificity
- * :where() rules, injected once; off with data-countdown-style="none") does the rest.
+ * :where() rules, injected once; off with data-countdown-style="none") does the rest. The
+ * widget sets no style attribute, so it runs under a Content-Security-Policy without
+ * 'unsafe-inline' styles (the injected <style> takes the nonce of the script's tag); with
+ * data-countdown-style="none", the site's stylesheet hides the screen-reader-only
+ * .countdown__live region (see .visually-hidden in static/site/site.css).
  */
 (function (root, factory) {
   "use strict";
@@ -205,10 +209,6 @@
 
   // --- The widget ------------------------------------------------------------------------
 
-  var HIDDEN_STYLE =
-    "position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;" +
-    "clip:rect(0 0 0 0);white-space:nowrap;border:0";
-
   function part(el, name, tag, build) {
     var found = el.querySelector('[data-countdown-part="' + name + '"]');
     if (found) return found;
@@ -242,7 +242,12 @@
     ':where([data-countdown-state]:not([data-countdown-style="none"]) ' +
     '[data-countdown-part="title"]){font-weight:bold}' +
     ':where([data-countdown-state]:not([data-countdown-style="none"]) ' +
-    '[data-countdown-part="clock"]){font-weight:bold;white-space:nowrap}';
+    '[data-countdown-part="clock"]){font-weight:bold;white-space:nowrap}' +
+    // The live region is for screen readers only (a site with data-countdown-style="none"
+    // hides .countdown__live itself).
+    ':where([data-countdown-state]:not([data-countdown-style="none"]) .countdown__live){' +
+    "position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;" +
+    "clip:rect(0 0 0 0);white-space:nowrap;border:0}";
 
   function injectDefaultStyle(doc) {
     if (!doc || !doc.createElement || doc.querySelector("style[data-countdown-default-style]")) {
@@ -250,6 +255,9 @@
     }
     var style = doc.createElement("style");
     style.setAttribute("data-countdown-default-style", "");
+    // On a page with a nonce-based Content-Security-Policy, the nonce of this script's own
+    // tag lets the style in.
+    if (scriptNonce) style.nonce = scriptNonce;
     style.textContent = DEFAULT_CSS;
     var head = doc.head || doc.documentElement;
     // First in <head>: equal-specificity site rules that come later win as well.
@@ -269,6 +277,7 @@
   }
 
   var defaultApiBase = null;
+  var scriptNonce = "";
 
   function Countdown(el, options) {
     options = options || {};
@@ -327,9 +336,9 @@
     this.closedEl = part(el, "closed", "span", function (node) {
       node.hidden = true;
     });
-    this.liveEl = part(el, "live", "span", function (node) {
-      node.setAttribute("style", HIDDEN_STYLE);
-    });
+    // Hidden by a stylesheet rule (class countdown__live), never a style attribute: a page
+    // whose Content-Security-Policy has no 'unsafe-inline' styles refuses those.
+    this.liveEl = part(el, "live", "span");
     this.liveEl.setAttribute("aria-live", "polite");
     this.liveEl.setAttribute("aria-atomic", "true");
   };
@@ -506,6 +515,8 @@
 
   function autoStart() {
     defaultApiBase = scriptApiBase(); // only known while the script itself runs
+    var script = root.document && root.document.currentScript;
+    scriptNonce = (script && script.nonce) || "";
     var doc = root.document;
     if (doc.readyState === "loading") {
       doc.addEventListener("DOMContentLoaded", function () {
