@@ -205,18 +205,45 @@ def unmatched_api_path(request: HttpRequest) -> HttpResponse:
     return api_error(exceptions.NotFound())
 
 
-def document_service_unavailable(result, generator, request, public):
-    """Schema hook: every operation may answer 503 when Redis does not answer (see
-    ``exception_handler``), so every operation documents it (but OPTIONS, which the views
-    that document it answer from their own description)."""
-    description = ERROR_503[status.HTTP_503_SERVICE_UNAVAILABLE].description
+def _document_everywhere(result: dict[str, Any], status_code: int, description: str) -> None:
+    """Document ``status_code`` (the error format) on every operation but OPTIONS, which the
+    views that document it answer from their own description."""
     body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method == "options":
                 continue
-            answer = {"description": description}
+            answer: dict[str, Any] = {"description": description}
             if method != "head":  # a HEAD answer has no body
                 answer["content"] = body
-            operation.setdefault("responses", {}).setdefault("503", answer)
+            operation.setdefault("responses", {}).setdefault(str(status_code), answer)
+
+
+def document_service_unavailable(result, generator, request, public):
+    """Schema hook: every operation may answer 503 when Redis does not answer (see
+    ``exception_handler``), so every operation documents it."""
+    description = ERROR_503[status.HTTP_503_SERVICE_UNAVAILABLE].description
+    _document_everywhere(result, status.HTTP_503_SERVICE_UNAVAILABLE, description)
+    return result
+
+
+class URITooLong(exceptions.APIException):
+    """An address longer than ``MAX_URL_LENGTH`` (``cms.middleware.URLLengthMiddleware``)."""
+
+    status_code = status.HTTP_414_REQUEST_URI_TOO_LONG
+    default_code = "uri_too_long"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The address (path and query string) is longer than {limit:,} characters."
+        )
+
+
+def document_uri_too_long(result, generator, request, public):
+    """Schema hook: every operation answers 414 to an address over ``MAX_URL_LENGTH``."""
+    description = (
+        f"The address (path and query string, as sent) is longer than "
+        f"{settings.MAX_URL_LENGTH:,} characters."
+    )
+    _document_everywhere(result, status.HTTP_414_REQUEST_URI_TOO_LONG, description)
     return result
