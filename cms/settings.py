@@ -50,8 +50,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    # Over-long addresses: a 414 (the API's error format under /api/) before anything else.
-    "cms.middleware.URLLengthMiddleware",
+    # Over-long addresses (414) and what Django refuses to read (400) in the API's error
+    # format under /api/ (cms/middleware.py).
+    "cms.middleware.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -243,7 +244,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cms.api.errors.document_service_unavailable",
-        "cms.api.errors.document_uri_too_long",
+        "cms.api.errors.document_request_limits",
         "cms.api.payloads.document_conditional_gets",
     ],
     # Choice sets that share a field name ("kind") across apps get explicit names.

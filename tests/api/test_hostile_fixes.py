@@ -24,6 +24,7 @@ from tests.sponsors.factories_ads import CampaignFactory, SlotFactory
 pytestmark = pytest.mark.django_db
 
 ADS = "/api/v1/ad-ops/"
+TOO_MANY = "Too many query parameters or form fields (at most 1,000)."
 
 
 @pytest.fixture
@@ -204,3 +205,26 @@ def test_a_countdown_slug_longer_than_any_is_the_apis_404_without_a_query(
         response = api_client.get(f"/api/v1/countdowns/{'a' * 3000}/")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/articles/", "/api/v1/topics/x/", "/api/v1/pages/articles/x/"]
+)
+def test_more_query_parameters_than_django_reads_are_the_apis_400(api_client, path):
+    # The article lists read the query string before DRF's error handling: this was
+    # Django's HTML "Bad Request (400)" page.
+    response = api_client.get(path + "?" + "a=1&" * 1001)
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": 400,
+        "code": "invalid",
+        "detail": "The request is not valid; see errors.",
+        "errors": {"non_field_errors": [TOO_MANY]},
+    }
+
+
+def test_more_form_fields_than_django_reads_are_the_apis_400(staff):
+    fields = {f"f{i}": "1" for i in range(1001)}
+    response = staff.post(ADS + "creatives/", fields, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"non_field_errors": [TOO_MANY]}

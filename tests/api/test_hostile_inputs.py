@@ -826,6 +826,9 @@ def plan(op: Operation, world: World, roles_ok: list[str]) -> Iterator[Request]:
             yield request(query=[(name, value)], note=f"query {name}={describe(value)}")
         if full(key):  # its name with brackets (some clients send arrays and objects so)
             yield request(query=[(f"{name}[]", "a"), (f"{name}[a]", "b")], note=f"query {name}[]")
+    # More parameters than Django reads (DATA_UPLOAD_MAX_NUMBER_FIELDS).
+    many = Repeated(("1",) * (settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    yield request(query=[("p", many)], note="query p=1 (1,001 times)")
     for j, name in enumerate(op.header_parameters):
         # What a header can carry (no NUL: HTTP has none there); a shared one gets two.
         values = [LONG_IN_URL, "💥", '"*", W/"a", ,', "\u202e" * 50]

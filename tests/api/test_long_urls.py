@@ -62,11 +62,11 @@ def test_a_page_past_the_limit_is_a_plain_414(client):
     assert response["Content-Type"] == "text/plain; charset=utf-8"
 
 
-def test_every_operation_documents_the_414():
+def test_every_operation_documents_the_414_and_the_400_of_a_malformed_request():
     for path, operations in openapi_schema()["paths"].items():
         for method, operation in operations.items():
             if method != "options":
-                assert "414" in operation["responses"], (method, path)
+                assert {"400", "414"} <= set(operation["responses"]), (method, path)
 
 
 def test_the_limit_must_leave_the_app_every_long_address():
