@@ -221,11 +221,19 @@ def dashboard_client():
     """A test client logged in as an Ad ops member (the dashboard's everyday user)."""
     from django.contrib.auth.models import Group, User
     from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     user, _ = User.objects.get_or_create(username="bench-adops", defaults={"is_staff": True})
     user.groups.add(Group.objects.get(name="Ad ops"))
     client = Client()
     client.force_login(user)
+    # DEBUG=0 requires Ad ops' second factor: the session holds a verified device, as a
+    # sign-in with a code from it would leave.
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     return client
 
 

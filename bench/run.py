@@ -555,14 +555,56 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
+def start_flusher(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``ads_flush --every 1`` beside the server, as in production."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "ads_flush", "--every", "1"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop_flusher(flusher: subprocess.Popen[bytes]) -> None:
+    """SIGTERM: it stops between two flushes (a flush under way finishes)."""
+    if flusher.poll() is None:
+        os.killpg(flusher.pid, signal.SIGTERM)
+        flusher.wait(timeout=30)
+
+
+def flush_all(env: dict[str, str]) -> None:
+    """Everything pending in Redis into the database, including the batches of a flusher
+    that stopped (``--recover-after 0``)."""
+    subprocess.run(
+        [sys.executable, "manage.py", "ads_flush", "--recover-after", "0"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Load
 
 
 def run_wrk(
-    wrk: str, base: str, paths_file: Path, *, seconds: int, connections: int, once: bool
+    wrk: str,
+    base: str,
+    paths_file: Path,
+    *,
+    seconds: int,
+    connections: int,
+    once: bool = False,
+    script: str = "paths.lua",
+    script_args: list[str] | None = None,
 ) -> dict:
+    """One wrk run of ``script`` (bench/paths.lua: the paths of ``paths_file`` in turn; the
+    load test's bench/mix.lua takes ``script_args`` after the file and the thread count);
+    its JSON summary line, with ``rps`` and ``error_total`` added."""
     threads = 2
+    extra = script_args if script_args is not None else ["once" if once else "loop", BROWSER_UA]
     command = [
         wrk,
         f"-t{threads}",
@@ -571,13 +613,12 @@ def run_wrk(
         "--timeout",
         "5s",
         "-s",
-        str(ROOT / "bench" / "paths.lua"),
+        str(ROOT / "bench" / script),
         base,
         "--",
         str(paths_file),
         str(threads),
-        "once" if once else "loop",
-        BROWSER_UA,
+        *extra,
     ]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
@@ -795,13 +836,7 @@ def main() -> int:
     cache.clear()  # the server starts cold: counters, snapshot and receipts all empty
 
     server = Server(args.server, args.workers, args.threads, env)
-    flusher = subprocess.Popen(
-        [sys.executable, "manage.py", "ads_flush", "--every", "1"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    flusher = start_flusher(env)
 
     def load(key: str, *, once: bool, seconds: int | None = None) -> dict:
         seconds = seconds or args.seconds
@@ -862,15 +897,8 @@ def main() -> int:
             + resend(server.base, sent["read"], 204)
         )
         time.sleep(2.5)  # let the flusher catch up, then stop it and flush the rest
-        os.killpg(flusher.pid, signal.SIGTERM)
-        flusher.wait(timeout=30)
-        subprocess.run(
-            [sys.executable, "manage.py", "ads_flush", "--recover-after", "0"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        stop_flusher(flusher)
+        flush_all(env)
         counted: dict[str, Any] = dict(database_counts())
         log("sending known numbers of replays, tampered, expired, bot and library beacons ...")
         tokens = apart_tokens(sent["beacon"])
@@ -878,13 +906,7 @@ def main() -> int:
         for reason, paths in tokens.items():
             expect = 400 if reason in ("invalid", "expired") else 204
             resend_failures += resend(server.base, paths, expect, user_agent=agents.get(reason))
-        subprocess.run(
-            [sys.executable, "manage.py", "ads_flush", "--recover-after", "0"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        flush_all(env)
         after = database_counts()
         counted["apart_sent"] = {reason: len(paths) for reason, paths in tokens.items()}
         counted["apart_counted"] = {
@@ -896,8 +918,7 @@ def main() -> int:
             counted["clicks"],
         )
     finally:
-        if flusher.poll() is None:
-            os.killpg(flusher.pid, signal.SIGTERM)
+        stop_flusher(flusher)
         server.stop()
 
     counted["beacons_sent"] = len(set(sent["beacon"]))

@@ -15,6 +15,7 @@ from django_prose_editor.fields import ProseEditorFormField
 from django_prose_editor.widgets import AdminProseEditorWidget
 
 from cms import services
+from cms.admin_mixins import AuditHistoryAdminMixin, RefusedFieldKeepsItsReasonMixin
 from cms.models import Article, ArticleBlock, ArticleTopic, Author, Topic
 from cms.sanitize import URL_SCHEMES, rich_text_from_editor
 from sponsors.sponsorships import (
@@ -48,7 +49,7 @@ PROSE_EDITOR_EXTENSIONS = {
 RICH_TEXT_KINDS = (ArticleBlock.Kind.PARAGRAPH, ArticleBlock.Kind.QUOTE)
 
 
-class ArticleBlockForm(forms.ModelForm):
+class ArticleBlockForm(RefusedFieldKeepsItsReasonMixin, forms.ModelForm):
     """A body block: paragraphs and quotes are written in the rich-text editor, headings and
     lists in the plain text box (the script shows the one the block's kind uses)."""
 
@@ -128,7 +129,7 @@ class ArticleAdminForm(forms.ModelForm):
 
 
 @admin.register(Article)
-class ArticleAdmin(SortableAdminBase, admin.ModelAdmin):
+class ArticleAdmin(AuditHistoryAdminMixin, SortableAdminBase, admin.ModelAdmin):
     form = ArticleAdminForm
     list_display = [
         "headline",

@@ -1,46 +1,47 @@
-"""Middleware of the whole site."""
+"""The session check of two-factor sign-in (after Django's AuthenticationMiddleware)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
-from django.http import HttpRequest, HttpResponse
-from rest_framework import status
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.contrib.auth.middleware import get_user
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
-from cms.api.errors import URITooLong, api_error, request_refused
+from cms import signin
 
 
-class RequestLimitsMiddleware:
-    """Requests past what the app reads, answered in the API's error format under /api/.
+class SecondFactorMiddleware:
+    """``request.user`` gets django-otp's ``otp_device`` and ``is_verified()`` (what
+    django-otp's OTPMiddleware gives), and is anonymous while its session owes a second
+    factor: the admin, the staff API's session authentication and the staff previews then
+    treat such a session as nobody's, in one place."""
 
-    - An address longer than ``MAX_URL_LENGTH`` is a 414 before anything reads it (plain
-      text outside /api/). The length is the path and query string as sent (percent-
-      encoded). Granian refuses a request line of 65,535 bytes or more itself (an empty
-      414: its HTTP library's fixed limit), so the setting stays below that.
-    - What Django refuses as a view reads the request (``SuspiciousOperation``: more query
-      parameters or form fields than ``DATA_UPLOAD_MAX_NUMBER_FIELDS``, too many files, a
-      form body too large) is the API's 400, not Django's HTML 400 page, wherever the view
-      read it (some read the query string before DRF's own error handling).
-    """
+    sync_capable = True
+    async_capable = True
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[..., Any]) -> None:
         self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit: int = settings.MAX_URL_LENGTH
-        if len(request.get_full_path()) > limit:
-            if request.path_info.startswith("/api/"):
-                return api_error(URITooLong(limit))
-            return HttpResponse(
-                "URI too long",
-                status=status.HTTP_414_REQUEST_URI_TOO_LONG,
-                content_type="text/plain; charset=utf-8",
-            )
+    def _install(self, request: HttpRequest) -> None:
+        lazy: Any = SimpleLazyObject(lambda: signin.session_user(request, get_user(request)))
+        request.user = lazy  # lazy, as AuthenticationMiddleware's own
+
+        async def auser() -> Any:
+            return await sync_to_async(signin.session_user)(request)
+
+        request.auser = auser  # as AuthenticationMiddleware's own
+
+    def __call__(self, request: HttpRequest) -> Any:
+        self._install(request)
+        if self.is_async:
+            return self._acall(request)
         return self.get_response(request)
 
-    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
-        if isinstance(exc, SuspiciousOperation) and request.path_info.startswith("/api/"):
-            return api_error(request_refused(exc))
-        return None
+    async def _acall(self, request: HttpRequest) -> Any:
+        return await self.get_response(request)

@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from cms import history
+from cms.history import AuditedHistory, AuditRecord
 from cms.images import SafeImageField, refresh_renditions
 from cms.querysets import ArticleQuerySet, TopicQuerySet
 from cms.sanitize import clean_plain_text, clean_rich_text
@@ -109,6 +111,52 @@ class Topic(AutoSlugMixin, models.Model):
         return self.name
 
 
+def record_body_change(article: Article) -> None:
+    """Record that an article changed when its body blocks or topics do, unless the save is
+    part of one that records the article itself (the admin's form, an approval)."""
+    if not hasattr(article, "skip_history_when_saving"):
+        history.record(article)
+
+
+class ArticleTopic(models.Model):
+    """An article's topic, in the order the editor chose: the first is its main topic.
+
+    Declared before ``Article``: its history keeps the topics through this model.
+    """
+
+    article = models.ForeignKey("Article", on_delete=models.CASCADE, related_name="article_topics")
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="article_topics")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "topic"], name="article_topic_once"),
+        ]
+        verbose_name = "topic"
+
+    def __str__(self) -> str:
+        return self.topic.name
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        record_body_change(self.article)
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        record_body_change(self.article)
+        return result
+
+
+class ArticleAuditRecord(AuditRecord):
+    """An article's history row also keeps its body, which lives in its own rows."""
+
+    body = models.TextField(blank=True, help_text="The body blocks as text, in order.")
+
+    class Meta:
+        abstract = True
+
+
 class Article(AutoSlugMixin, models.Model):
     class Kind(models.TextChoices):
         NEWS = "news", "News"
@@ -142,7 +190,7 @@ class Article(AutoSlugMixin, models.Model):
         Author, on_delete=models.PROTECT, related_name="articles", null=True, blank=True
     )
     topics = models.ManyToManyField(
-        Topic, through="ArticleTopic", related_name="articles", blank=True
+        Topic, through=ArticleTopic, related_name="articles", blank=True
     )
     hero_image = SafeImageField(upload_to="articles/", blank=True)
     hero_caption = models.CharField(max_length=300, blank=True)
@@ -158,6 +206,12 @@ class Article(AutoSlugMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ArticleQuerySet.as_manager()
+    # Who changed what: the fields, the topics (in order) and the body as text. Renditions
+    # are derived from the image and written after the row, so they are not kept.
+    history = AuditedHistory(
+        excluded_fields=["hero_renditions"], m2m_fields=["topics"], bases=[ArticleAuditRecord]
+    )
+    history_snapshot_fields = ("body",)
 
     class Meta:
         ordering = ["-published_at", "-pk"]
@@ -195,6 +249,25 @@ class Article(AutoSlugMixin, models.Model):
             and self.published_at <= at
         )
 
+    def history_snapshot(self) -> dict[str, str]:
+        """What the audit history keeps of the body: each block as text, in order."""
+        if not self.pk:
+            return {"body": ""}
+        parts = []
+        for block in ArticleBlock.objects.filter(article_id=self.pk).order_by("position", "pk"):
+            extras = [
+                f"{name}: {value}"
+                for name, value in (
+                    ("attribution", block.attribution),
+                    ("image", block.image.name if block.image else ""),
+                    ("caption", block.caption),
+                    ("alt text", block.alt_text),
+                )
+                if value
+            ]
+            parts.append(" | ".join([f"[{block.get_kind_display()}] {block.text}", *extras]))
+        return {"body": "\n\n".join(parts)}
+
     def compute_reading_minutes(self) -> int:
         texts = [self.headline, self.standfirst]
         if self.pk:
@@ -213,24 +286,6 @@ class Article(AutoSlugMixin, models.Model):
         self.reading_minutes = self.compute_reading_minutes()
         super().save(*args, **kwargs)
         refresh_renditions(self, "hero_image", "hero_renditions")
-
-
-class ArticleTopic(models.Model):
-    """An article's topic, in the order the editor chose: the first is its main topic."""
-
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="article_topics")
-    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="article_topics")
-    position = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["article", "topic"], name="article_topic_once"),
-        ]
-        verbose_name = "topic"
-
-    def __str__(self) -> str:
-        return self.topic.name
 
 
 class ArticleBlock(models.Model):
@@ -298,10 +353,12 @@ class ArticleBlock(models.Model):
         super().save(*args, **kwargs)
         refresh_renditions(self, "image", "image_renditions")
         self.article.refresh_reading_time()
+        record_body_change(self.article)
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)
         self.article.refresh_reading_time()
+        record_body_change(self.article)
         return result
 
 

@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +22,8 @@ from django.urls import path, reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
+from cms import signin
+from cms.admin_signin import BoundedUsernameMixin
 from cms.images import SafeImageFormField
 from cms.models import Topic
 from cms.submissions import (
@@ -145,7 +148,23 @@ def _invalid(request, partner, form):
     )
 
 
+class PartnerAuthenticationForm(BoundedUsernameMixin, AuthenticationForm):
+    """The partners' sign-in (django-axes throttles it as the admin's). An account that
+    signs in with a second factor is staff, and signs in at the admin, which asks for it."""
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if signin.second_factor_owed_at_sign_in(user):
+            raise ValidationError(
+                "This account signs in with two factors: sign in at the admin.",
+                code="second_factor",
+            )
+
+
 class PartnerLoginView(auth_views.LoginView):
+    """Django's LoginView: ``login`` gives the signed-in session a new key."""
+
+    authentication_form = PartnerAuthenticationForm
     template_name = "cms/partners/login.html"
     redirect_authenticated_user = True
     next_page = reverse_lazy("partners:home")  # type: ignore[assignment]  # a lazy URL, resolved on use

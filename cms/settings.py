@@ -4,7 +4,9 @@ Every value has a safe default for local development (SQLite, local-memory cache
 sets DEBUG=0 and the variables listed in the README.
 """
 
+import ipaddress
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -27,7 +29,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with the two-factor sign-in (cms.admin_signin.StaffAdminSite).
+    "cms.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -42,23 +45,39 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "adminsortable2",
     "django_prose_editor",
+    # Audit history (issue 15, part 4): cms/history.py.
+    "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "cms",
     "sponsors",
 ]
 
 MIDDLEWARE = [
+    # First: forwarded headers are dropped unless a trusted proxy sent them (cms/proxies.py).
+    "cms.proxies.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Over-long addresses (414) and what Django refuses to read (400) in the API's error
-    # format under /api/ (cms/middleware.py).
-    "cms.middleware.RequestLimitsMiddleware",
+    # format under /api/ (cms/request_limits.py).
+    "cms.request_limits.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a session that still owes its second factor is no sign-in.
+    "cms.middleware.SecondFactorMiddleware",
+    # Audit history: the request's user (the session's, or the API token's once DRF has
+    # authenticated it) is who a history row names.
+    "cms.history.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Near the end, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+    # Innermost: a view that raised because the database did not answer answers 503.
+    "cms.outages.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "cms.urls"
@@ -87,9 +106,17 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DB_CONN_MAX_AGE", default=60),
+        # Database restarts (issue 15, item 6): a kept connection is checked before each
+        # request reuses it, so a restarted PostgreSQL is picked up without an app restart.
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # While the database is down, a request fails within this many seconds (then a 503,
+    # cms.outages) instead of waiting on the network: a refused connection fails at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DB_CONNECT_TIMEOUT", default=3
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout keep concurrent writers (tracking, admin) from failing at once.
     DATABASES["default"]["OPTIONS"] = {
@@ -174,6 +201,10 @@ STORAGES = {
 # Upload limits for every image field (see cms/images.py).
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", default=40_000_000)
+# Issue 15, images: the memory one decoded frame may take (width x height x bytes per pixel),
+# checked before decoding. The default fits every image within IMAGE_MAX_PIXELS at 4 bytes
+# per pixel; lower it to bound small workers.
+IMAGE_MAX_DECODE_BYTES = env_int("IMAGE_MAX_DECODE_BYTES", default=160 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 # Hostile input (issue 15, point 1): the longest address (path and query string, as sent)
@@ -202,9 +233,10 @@ CDN_PURGE_TIMEOUT = env_int("CDN_PURGE_TIMEOUT_MS", default=2000) / 1000
 CORS_URLS_REGEX = r"^/api/.*$"
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Tags by audience, readable operation ids, a request component per media type.
+    "DEFAULT_SCHEMA_CLASS": "cms.api.schema.AudienceAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "cms.api.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -235,9 +267,31 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The three audiences (cms.api.schema tags every operation with one), in this order.
+    "TAGS": [
+        {
+            "name": "public",
+            "description": "Anonymous and cacheable: articles, topics, authors, sponsors, "
+            "insights, trending, countdowns, the article page, and the ad decision with its "
+            "impression, click and read beacons. No token.",
+        },
+        {
+            "name": "partner",
+            "description": "A sponsor's partner login (`Authorization: Token <key>`, issued "
+            "by ad-ops): send content for editorial review and follow it.",
+        },
+        {
+            "name": "ad-ops",
+            "description": "Staff automation (`Authorization: Token <key>` of a staff "
+            "account, whose model permissions apply as in the admin): slots, campaigns, "
+            "creatives, sponsors, labels, sponsorships, countdowns and the delivery report.",
+        },
+    ],
     # Swagger UI served from our own static files: docs work without any CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Show each operation's id: generated clients name their functions after it.
+    "SWAGGER_UI_SETTINGS": {"displayOperationId": True},
     "REDOC_DIST": "SIDECAR",
     # The ad-serving hot path documents its HEAD and OPTIONS (drf-spectacular lists neither).
     "PREPROCESSING_HOOKS": ["sponsors.api.ads.document_head_and_options"],
@@ -245,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cms.api.errors.document_service_unavailable",
         "cms.api.errors.document_request_limits",
+        "cms.api.authentication.document_token_throttle",
         "cms.api.payloads.document_conditional_gets",
     ],
     # Choice sets that share a field name ("kind") across apps get explicit names.
@@ -259,8 +314,46 @@ SPECTACULAR_SETTINGS = {
 
 LOGIN_URL = "admin:login"
 
+# Sign-in that resists attack (README "Sign-in and security").
+# django-axes counts failed sign-ins (admin and /partners/) per username and client address
+# together, so an attacker elsewhere never locks the real user out; a lockout always ends
+# after the cool-off (failures during it do not extend it).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "cms.proxies.client_ip"
+AXES_LOCKOUT_CALLABLE = "cms.admin_signin.locked_out"
+AXES_VERBOSE = False  # a lockout is logged once by axes, not on every attempt
+# Failed API token authentications per client address: past the limit within the window,
+# every token request from that address answers 429 until the window ends.
+TOKEN_AUTH_FAILURE_LIMIT = env_int("TOKEN_AUTH_FAILURE_LIMIT", default=20)
+TOKEN_AUTH_FAILURE_WINDOW = env_int("TOKEN_AUTH_FAILURE_WINDOW", default=300)
+# Two-factor sign-in (TOTP, django-otp) for superusers and these groups; optional in
+# development so the demo logins sign in with a password alone.
+OTP_REQUIRED = env_bool("OTP_REQUIRED", default=not DEBUG)
+OTP_REQUIRED_GROUPS = env_list("OTP_REQUIRED_GROUPS", default=["Ad ops"])
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", default="Sponsored content")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # superusers reset a device, never read its secret
+# Reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed (addresses or
+# networks); nobody's by default, so a client cannot claim https or another address.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network."
+        ) from None
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 # Production hardening: on whenever DEBUG is off (check --deploy passes with the README's values).
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True

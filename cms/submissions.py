@@ -28,6 +28,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from rest_framework.settings import api_settings
 
+from cms import history
 from cms.images import delete_renditions, validate_image_file
 from cms.models import (
     Article,
@@ -438,7 +439,7 @@ def _lock_pending(submission: Submission) -> Submission | None:
     return locked if locked.is_pending else None
 
 
-def _article_from(submission: Submission) -> Article:
+def _article_from(submission: Submission, *, by: Any) -> Article:
     article = Article(
         headline=submission.headline,
         # The headline is stored escaped ("Q&amp;A"); the address uses the words themselves.
@@ -457,20 +458,23 @@ def _article_from(submission: Submission) -> Article:
             ContentFile(data),
             save=False,
         )
-    article.save()
-    for position, block in enumerate(submission.body):
-        text = "\n".join(block["items"]) if block["type"] == "list" else block["text"]
-        ArticleBlock(
-            article=article,
-            position=position,
-            kind=block["type"],
-            text=text,
-            attribution=block.get("attribution", ""),
-        ).save()
-    ArticleTopic.objects.bulk_create(
-        ArticleTopic(article=article, topic_id=link.topic_id, position=link.position)
-        for link in submission.submission_topics.all()
-    )
+    article._history_user = by  # type: ignore[attr-defined]  # simple-history's
+    # One history row for the article, written once its body and topics are in.
+    with history.one_record(article, reason=f"approved from submission {submission.pk}"):
+        article.save()
+        for position, block in enumerate(submission.body):
+            text = "\n".join(block["items"]) if block["type"] == "list" else block["text"]
+            ArticleBlock(
+                article=article,
+                position=position,
+                kind=block["type"],
+                text=text,
+                attribution=block.get("attribution", ""),
+            ).save()
+        ArticleTopic.objects.bulk_create(
+            ArticleTopic(article=article, topic_id=link.topic_id, position=link.position)
+            for link in submission.submission_topics.all()
+        )
     return article
 
 
@@ -488,7 +492,7 @@ def submission_approve(
     locked = _lock_pending(submission)
     if locked is None:
         return None
-    article = _article_from(locked)
+    article = _article_from(locked, by=by)
     Sponsorship.objects.create(article=article, sponsor=locked.sponsor, label=default_label())
     locked.status = Submission.Status.APPROVED
     locked.decided_by = by

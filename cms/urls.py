@@ -76,3 +76,6 @@ urlpatterns += [path("", include("cms.site.urls"))]
 
 # Http404 raised under /api/ (with DEBUG off) answers in the API's error format too.
 handler404 = "cms.api.errors.not_found"
+# Errors answered with DEBUG off: the database not answering is a 503, anything else a 500
+# (in the API's error format under /api/).
+handler500 = "cms.outages.server_error"

@@ -1,7 +1,8 @@
 """Ad-ops operations on the inventory, shared by the admin, the API and commands.
 
-Bulk updates bypass ``save()``, so these services bump the inventory version themselves;
-everything else goes through the models, whose ``save()``/``delete()`` bump it.
+Bulk updates bypass ``save()``, so these services bump the inventory version themselves and
+write the audit history's rows (``cms.history``) themselves; everything else goes through the
+models, whose ``save()``/``delete()`` bump it and whose signals record the history.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from cms import history
 from cms.models import Topic
 from sponsors import versions
 from sponsors.models import Campaign, Creative, Slot
@@ -25,9 +27,24 @@ def inventory_set_active(*, rows: QuerySet[Campaign] | QuerySet[Creative], activ
     """Pause (``active=False``) or resume campaigns or creatives; return how many changed.
 
     The one pause/resume of the admin actions and the staff API. Rows already in that state
-    are left alone, and the version is bumped only if a row changed.
+    are left alone, and the version is bumped only if a row changed. Each changed row gets
+    its history row (who: the request's user or the audit context's), in one bulk write.
     """
-    changed = rows.exclude(is_active=active).update(is_active=active, updated_at=timezone.now())
+    model = rows.model
+    # Locked, so a concurrent pause of the same rows changes (and records) each row once.
+    changing: list[Campaign | Creative] = list(
+        model._default_manager.filter(pk__in=rows.values("pk"))
+        .exclude(is_active=active)
+        .select_for_update()
+        .order_by("pk")
+    )
+    now = timezone.now()
+    for row in changing:
+        row.is_active = active
+        row.updated_at = now
+    changed = history.bulk_update_with_history(
+        changing, model, ["is_active", "updated_at"], reason="resumed" if active else "paused"
+    )
     if changed:
         versions.bump(versions.INVENTORY)
     return changed
@@ -77,13 +94,14 @@ def creative_save(
             height=creative.image_height,
             slots=slots,
         )
-    creative.save()
-    if slots is not None:
-        creative.slots.set(slots)
-    if include_topics is not None:
-        creative.include_topics.set(include_topics)
-    if exclude_topics is not None:
-        creative.exclude_topics.set(exclude_topics)
+    with history.one_record(creative):  # the save and its relations: one history row
+        creative.save()
+        if slots is not None:
+            creative.slots.set(slots)
+        if include_topics is not None:
+            creative.include_topics.set(include_topics)
+        if exclude_topics is not None:
+            creative.exclude_topics.set(exclude_topics)
     versions.bump(versions.INVENTORY)  # the relations above changed after save() announced it
     return creative
 
@@ -113,6 +131,7 @@ def campaign_duplicate(
             ) from None
     # The copy is a campaign like any other: the same rules as the admin's and the API's.
     copy.full_clean()
+    copy._change_reason = f"duplicated from campaign {campaign.pk}"  # type: ignore[attr-defined]  # simple-history's
     copy.save()
     originals = campaign.creatives.prefetch_related("slots", "include_topics", "exclude_topics")
     for original in originals:
@@ -126,9 +145,10 @@ def campaign_duplicate(
                 data = fh.read()
             name = original.image.name.rsplit("/", 1)[-1]  # type: ignore[union-attr]  # a set file has a name
             creative.image = ContentFile(data, name=name)
-        creative.save()
-        creative.slots.set(original.slots.all())
-        creative.include_topics.set(original.include_topics.all())
-        creative.exclude_topics.set(original.exclude_topics.all())
+        with history.one_record(creative, reason=f"duplicated from creative {original.pk}"):
+            creative.save()
+            creative.slots.set(original.slots.all())
+            creative.include_topics.set(original.include_topics.all())
+            creative.exclude_topics.set(original.exclude_topics.all())
     versions.bump(versions.INVENTORY)
     return copy

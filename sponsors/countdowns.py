@@ -718,8 +718,17 @@ def countdown_extend(
     if extended_label is not None:
         current.extended_label = extended_label.strip()
         fields.append("extended_label")
+    # The phase's history row names who extended it and why (the extension row says it too).
+    if by is not None:
+        current._history_user = by  # type: ignore[attr-defined]  # simple-history's
+    current._change_reason = f"extended: {reason.strip()}"  # type: ignore[attr-defined]
     current.save(update_fields=fields)
-    countdown.save(update_fields=["updated_at"])
+    # Only its updated_at changes: the phase's row is the history of this.
+    countdown.skip_history_when_saving = True  # type: ignore[attr-defined]  # simple-history's
+    try:
+        countdown.save(update_fields=["updated_at"])
+    finally:
+        del countdown.skip_history_when_saving  # type: ignore[attr-defined]
     phase.refresh_from_db()
     return extension
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 from rest_framework.authtoken.models import Token
 
+from cms import signin
 from cms.demo import FEATURE_SLUG, demo_image
 from cms.models import Article, ArticleBlock, ArticleTopic, Submission, Topic
 from cms.submissions import submission_create
@@ -222,6 +223,7 @@ def _partner(password: str, sponsor: Sponsor) -> tuple[Partner, Token]:
     # Exactly this role, also when the demo runs again over an account changed by hand.
     user.groups.set([Group.objects.get(name=PARTNERS_GROUP)])
     user.user_permissions.clear()
+    signin.sign_in_reset(user)  # the printed login works: no lockout
     partner, _ = Partner.objects.get_or_create(user=user, defaults={"sponsor": sponsor})
     token, _ = Token.objects.get_or_create(user=user)
     return partner, token

@@ -14,12 +14,14 @@ import re
 from urllib.parse import quote
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.test import Client
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from sponsors.calendar import calendar_feed_create
@@ -177,6 +179,38 @@ ALLOWED: dict[str, set[str]] = {
     "sponsors_partner_delete": {SUPER},
     "sponsors_partner_history": {SUPER, AD_OPS},
     "sponsors_partner_token": {SUPER, AD_OPS},
+    # Sign-in throttling (django-axes): superusers read the attempts and unlock a sign-in by
+    # deleting its attempt; nobody adds or edits them (the change page reads).
+    "axes_accessattempt_changelist": {SUPER},
+    "axes_accessattempt_add": set(),
+    "axes_accessattempt_change": {SUPER},  # reads
+    "axes_accessattempt_delete": {SUPER},
+    "axes_accessattempt_history": {SUPER},
+    "axes_accesslog_changelist": {SUPER},
+    "axes_accesslog_add": set(),
+    "axes_accesslog_change": {SUPER},  # reads
+    "axes_accesslog_delete": {SUPER},
+    "axes_accesslog_history": {SUPER},
+    "axes_accessfailurelog_changelist": {SUPER},
+    "axes_accessfailurelog_add": set(),
+    "axes_accessfailurelog_change": {SUPER},  # reads
+    "axes_accessfailurelog_delete": {SUPER},
+    "axes_accessfailurelog_history": {SUPER},
+    # Two-factor devices: superusers reset a lost one (delete); nobody reads a secret
+    # (OTP_ADMIN_HIDE_SENSITIVE_DATA closes django-otp's QR code and config pages).
+    "otp_totp_totpdevice_changelist": {SUPER},
+    "otp_totp_totpdevice_add": {SUPER},
+    "otp_totp_totpdevice_change": {SUPER},
+    "otp_totp_totpdevice_delete": {SUPER},
+    "otp_totp_totpdevice_history": {SUPER},
+    "otp_totp_totpdevice_config": set(),
+    "otp_totp_totpdevice_qrcode": set(),
+}
+
+# The admin site's own pages beyond Django's (not a ModelAdmin's), by URL name: the
+# two-factor page is every staff member's own (to set up their authenticator app).
+SITE_PAGES: dict[str, set[str]] = {
+    "two_factor": set(STAFF_ROLES),
 }
 
 # Django's old change address ("<id>/") redirects every staff member to the change page,
@@ -275,6 +309,16 @@ def make_objects() -> dict[str, object]:
         "sponsors.calendarfeed": feed,
         "sponsors.calendar": feed,
         "sponsors.deliveryreport": DeliveryCounter.objects.first(),
+        "axes.accessattempt": AccessAttempt.objects.create(
+            username="someone", ip_address="203.0.113.9", user_agent="x", failures_since_start=2
+        ),
+        "axes.accesslog": AccessLog.objects.create(
+            username="someone", ip_address="203.0.113.9", user_agent="x"
+        ),
+        "axes.accessfailurelog": AccessFailureLog.objects.create(
+            username="someone", ip_address="203.0.113.9", user_agent="x"
+        ),
+        "otp_totp.totpdevice": TOTPDevice.objects.create(user=user, name="phone"),
     }
 
 
@@ -339,6 +383,38 @@ def test_each_role_opens_exactly_the_admin_views_of_its_jobs(client, role):
             expected = "ok" if role in ALLOWED[key] else "forbidden"
         if outcome(response) != expected:
             wrong.append(f"{key} {url}: expected {expected}, got {outcome(response)}")
+    assert wrong == []
+
+
+# Django's own pages of every admin site (each staff member's, or the login's).
+DJANGO_SITE_PAGES = {
+    "index",
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "autocomplete",
+    "jsi18n",
+    "view_on_site",
+    "app_list",
+}
+
+
+def test_every_site_page_has_a_line():
+    names = {p.name for p in admin.site.get_urls() if isinstance(p, URLPattern) and p.name}
+    assert sorted(names - DJANGO_SITE_PAGES - SITE_PAGES.keys()) == []
+    assert sorted(SITE_PAGES.keys() - names) == []
+
+
+@pytest.mark.parametrize("role", [*STAFF_ROLES, PARTNER])
+def test_each_role_opens_exactly_the_site_pages_of_its_jobs(client, role):
+    client.force_login(role_user(role))
+    wrong = []
+    for name, roles in SITE_PAGES.items():
+        url = reverse(f"admin:{name}")
+        expected = "ok" if role in roles else "login" if role == PARTNER else "forbidden"
+        if outcome(client.get(url)) != expected:
+            wrong.append(f"{name} {url}: expected {expected}, got {outcome(client.get(url))}")
     assert wrong == []
 
 

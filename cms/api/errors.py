@@ -23,6 +23,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
 from django.utils.http import escape_leading_slashes
@@ -33,6 +34,8 @@ from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from cms.api.authentication import THROTTLED_DESCRIPTION as TOKEN_THROTTLED
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +79,17 @@ REDIS_DOWN = (
     ConnectionInterrupted,
 )
 
+# The database not answering: refused, shut down or restarting, cut mid-query, or the
+# connect timeout. A 503 like Redis down (``cms.outages`` answers it outside DRF's views).
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, REDIS_DOWN):  # one line: an outage is not a bug (no traceback spam)
         log.warning("Redis did not answer (%s: %s)", type(exc).__name__, exc)
+        exc = ServiceUnavailable()
+    if isinstance(exc, DATABASE_DOWN):
+        log.warning("The database did not answer (%s: %s)", type(exc).__name__, exc)
         exc = ServiceUnavailable()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
@@ -190,10 +200,14 @@ ERROR_404: dict[int, OpenApiResponse] = {
 ERROR_429: dict[int, OpenApiResponse] = {
     status.HTTP_429_TOO_MANY_REQUESTS: error_response("Too many requests; retry later.")
 }
+# Operations that read a token by hand (the schema hook covers those whose security is a token).
+ERROR_429_TOKEN: dict[int, OpenApiResponse] = {
+    status.HTTP_429_TOO_MANY_REQUESTS: error_response(TOKEN_THROTTLED)
+}
 ERROR_503: dict[int, OpenApiResponse] = {
     status.HTTP_503_SERVICE_UNAVAILABLE: error_response(
-        "A service it depends on (Redis) is not answering; retry after the seconds in the "
-        "Retry-After header."
+        "A service it depends on (Redis, the database) is not answering; retry after the "
+        "seconds in the Retry-After header."
     )
 }
 
@@ -247,15 +261,15 @@ def _document_everywhere(result: dict[str, Any], status_code: int, description: 
 
 
 def document_service_unavailable(result, generator, request, public):
-    """Schema hook: every operation may answer 503 when Redis does not answer (see
-    ``exception_handler``), so every operation documents it."""
+    """Schema hook: every operation may answer 503 when Redis or the database does not
+    answer (see ``exception_handler``), so every operation documents it."""
     description = ERROR_503[status.HTTP_503_SERVICE_UNAVAILABLE].description
     _document_everywhere(result, status.HTTP_503_SERVICE_UNAVAILABLE, description)
     return result
 
 
 class URITooLong(exceptions.APIException):
-    """An address longer than ``MAX_URL_LENGTH`` (``cms.middleware.RequestLimitsMiddleware``)."""
+    """An address longer than ``MAX_URL_LENGTH`` (``cms.request_limits``)."""
 
     status_code = status.HTTP_414_REQUEST_URI_TOO_LONG
     default_code = "uri_too_long"

@@ -30,7 +30,6 @@ from random import Random
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -38,11 +37,13 @@ from django.urls.converters import SlugConverter
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from cms.api.errors import ERROR_400, ERROR_403, ERROR_404
+from cms import signin
+from cms.api.authentication import ThrottledTokenAuthentication
+from cms.api.errors import ERROR_400, ERROR_403, ERROR_404, ERROR_429_TOKEN
 from cms.api.payloads import RawJSON, bypasses, hole, mark, register_hole, wants_holes
 from cms.api.serializers import (
     ArticleDetailSerializer,
@@ -240,11 +241,12 @@ def page_article(slug: str, *, at: datetime | None = None) -> Article:
 def staff_user(request: Any) -> Any:
     """The staff member making ``request`` (a DRF request: a staff token or a staff
     session), or None."""
-    found = TokenAuthentication().authenticate(request)
+    found = ThrottledTokenAuthentication().authenticate(request)
     if found is None:
         # Read the session itself: this view has no authenticators, so DRF has already set
         # the Django request's user to anonymous (SessionAuthentication would read that).
-        session_user = get_user(request._request)
+        # (signin.session_user: anonymous too while the session owes its second factor.)
+        session_user = signin.session_user(request._request)
         if not session_user.is_authenticated:
             return None
         SessionAuthentication().enforce_csrf(request)  # a safe method passes
@@ -339,7 +341,13 @@ def _query_is_plain(request: HttpRequest) -> bool:
         "another moment."
     ),
     parameters=[PageQuerySerializer],
-    responses={200: ArticlePageSerializer, **ERROR_400, **ERROR_403, **ERROR_404},
+    responses={
+        200: ArticlePageSerializer,
+        **ERROR_400,
+        **ERROR_403,
+        **ERROR_404,
+        **ERROR_429_TOKEN,
+    },
 )
 class ArticlePageViewSet(PublicCacheMixin, viewsets.GenericViewSet):
     """The article page: a stored payload per article, holes filled per answer."""

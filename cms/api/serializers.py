@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from cms.api.payloads import hole, register_hole, wants_holes
-from cms.images import rendition_urls
+from cms.images import SafeImageFormField, rendition_urls
 from cms.models import Article, ArticleBlock, Author, Topic
 from sponsors.sponsorships import display_sponsorship
 from sponsors.tracking import make_read_token
@@ -38,6 +39,18 @@ class RenditionSerializer(serializers.Serializer):
     url = serializers.URLField()
     width = serializers.IntegerField()
     height = serializers.IntegerField()
+
+
+class ImageUploadField(serializers.FileField):
+    """A multipart image upload, checked by the admin's own form field for images
+    (``SafeImageFormField``): the same rules and the same reasons as every upload path."""
+
+    def to_internal_value(self, data):
+        upload = super().to_internal_value(data)  # a file at all (name, size), or a 400
+        try:
+            return SafeImageFormField(required=False).clean(upload)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
 
 class ImageSerializer(serializers.Serializer):

@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import json
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
+from cms.api.authentication import ThrottledTokenAuthentication
 from cms.api.errors import ERROR_400, ERROR_401, ERROR_403, ERROR_404, error_response
 from cms.api.fields import SlugRelatedField
 from cms.api.parsers import JSONParser, MultiPartParser
-from cms.api.serializers import ImageSerializer, absolute, image_data
-from cms.images import inspect_image
+from cms.api.serializers import ImageSerializer, ImageUploadField, absolute, image_data
 from cms.models import Submission, Topic
 from cms.submissions import (
     ATTRIBUTION_MAX,
@@ -115,36 +113,20 @@ class SubmissionBlockSerializer(serializers.Serializer):
 
 
 class BlocksField(serializers.ListField):
-    """A list of blocks; in a multipart request, the list as one JSON string."""
+    """A list of blocks (a JSON request may also send the list as one JSON string)."""
 
     child = SubmissionBlockSerializer()
 
     def to_internal_value(self, data):
-        if isinstance(data, list) and len(data) == 1 and isinstance(data[0], str):
-            data = data[0]  # multipart: one form field holding JSON
         if isinstance(data, str):
             try:
                 data = json.loads(data)
-            except ValueError:
-                raise serializers.ValidationError(
-                    "Send the blocks as JSON (in multipart requests, one field holding a JSON "
-                    "list)."
-                ) from None
+            except (ValueError, RecursionError):  # RecursionError: nesting past Python's limit
+                raise serializers.ValidationError("Send the blocks as a JSON list.") from None
         return super().to_internal_value(data)
 
 
-class ImageUploadField(serializers.FileField):
-    """An image upload held to the product's image rules (real JPEG/PNG/WebP/GIF, caps)."""
-
-    def to_internal_value(self, data):
-        upload = super().to_internal_value(data)
-        try:
-            inspect_image(upload.read())
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from None
-        finally:
-            upload.seek(0)
-        return upload
+MAX_BODY_BLOCKS = 100
 
 
 class SubmissionInputSerializer(serializers.Serializer):
@@ -152,9 +134,8 @@ class SubmissionInputSerializer(serializers.Serializer):
     standfirst = serializers.CharField(max_length=1000, required=False, allow_blank=True)
     body = BlocksField(
         required=False,
-        max_length=100,
-        help_text="The body as ordered blocks. Give either this or body_text. In a "
-        "multipart/form-data request send it as one field holding the JSON list.",
+        max_length=MAX_BODY_BLOCKS,
+        help_text="The body as ordered blocks. Give either this or body_text.",
     )
     body_text = serializers.CharField(
         required=False,
@@ -193,6 +174,42 @@ class SubmissionInputSerializer(serializers.Serializer):
                 {field: ["Set by the publisher; partners cannot set it."] for field in refused}
             )
         return attrs
+
+
+class FormBlocksField(BlocksField):
+    """``body`` in a multipart request, where every part is text holding JSON: one part per
+    block (how OpenAPI encodes an array of objects in a form, and how generated clients send
+    it) or one part holding the whole list (``curl -F body='[…]'``)."""
+
+    def to_internal_value(self, data):
+        parts = [data] if isinstance(data, str) else data
+        if isinstance(parts, list) and all(isinstance(part, str) for part in parts):
+            blocks: list = []
+            for part in parts:
+                try:
+                    value = json.loads(part)
+                except (ValueError, RecursionError):  # RecursionError: nesting too deep
+                    raise serializers.ValidationError(
+                        "Each body part must be JSON: one block, or the list of blocks."
+                    ) from None
+                blocks.extend(value if isinstance(value, list) else [value])
+            data = blocks
+        return super().to_internal_value(data)
+
+
+class SubmissionInputMultipartSerializer(SubmissionInputSerializer):
+    """The same input as multipart/form-data: ``hero_image`` a file, ``body`` JSON parts,
+    ``topics`` one part per slug."""
+
+    multipart_form = True  # cms.api.schema: typed as a form carries it
+
+    body = FormBlocksField(
+        required=False,
+        max_length=MAX_BODY_BLOCKS,
+        help_text="The body as ordered blocks, each part one block as JSON (or one part "
+        "holding the JSON list). Give either this or body_text. A part that is not JSON, or "
+        "not a block, is a 400 naming `body`.",
+    )
 
 
 class SubmissionSerializer(serializers.ModelSerializer):
@@ -252,6 +269,7 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
 
 class IsPartner(BasePermission):
+    audience = "partner"  # the schema's tag for the operations it guards (cms.api.schema)
     message = (
         "Only partner accounts can use submissions (editors moderate them in the admin), and "
         "the partner's sponsor must be active."
@@ -288,10 +306,17 @@ def _throttled(wait: float) -> exceptions.Throttled:
 # ---------------------------------------------------------------------------------------------
 # Views
 
+# One component per media type (cms.api.schema): a form carries ``body`` as JSON parts.
 SUBMISSION_REQUEST = {
     "application/json": SubmissionInputSerializer,
-    "multipart/form-data": SubmissionInputSerializer,
+    "multipart/form-data": SubmissionInputMultipartSerializer,
 }
+
+
+def _input_serializer(request) -> type[SubmissionInputSerializer]:
+    if request.content_type.startswith("multipart/"):
+        return SubmissionInputMultipartSerializer
+    return SubmissionInputSerializer
 
 
 @extend_schema_view(
@@ -341,7 +366,7 @@ class SubmissionViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = [ThrottledTokenAuthentication]
     permission_classes = [IsPartner]
     throttle_classes = [SubmissionRateThrottle]
     parser_classes = [JSONParser, MultiPartParser]
@@ -366,7 +391,7 @@ class SubmissionViewSet(
         return Response(data, status=status_code, headers=headers)
 
     def create(self, request, *args, **kwargs):
-        given = SubmissionInputSerializer(data=request.data, context={"request": request})
+        given = _input_serializer(request)(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
         try:
             submission = submission_create(user=request.user, data=given.validated_data)
@@ -376,7 +401,7 @@ class SubmissionViewSet(
 
     def partial_update(self, request, *args, **kwargs):
         submission = self.get_object()
-        given = SubmissionInputSerializer(
+        given = _input_serializer(request)(
             data=request.data, partial=True, context={"request": request}
         )
         given.is_valid(raise_exception=True)

@@ -28,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_safe
 from rest_framework.renderers import JSONRenderer
 
+from cms.api.errors import ServiceUnavailable
 from cms.api.pages import article_page, promo_slot
 from cms.models import Article
 from sponsors.sponsorships import with_sponsor_block
@@ -120,6 +121,8 @@ def error_page(request: HttpRequest, status: int, message: str = "") -> HttpResp
     context = {"status": status, "title": title, "message": message}
     response = render(request, "site/error.html", context, status=status)
     response["Cache-Control"] = "no-store"
+    if status == 503:  # as the API's 503: when to try again
+        response["Retry-After"] = str(ServiceUnavailable.retry_after)
     return response
 
 

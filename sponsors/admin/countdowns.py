@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from cms.admin_mixins import ReadOnlyAdminMixin
+from cms.admin_mixins import AuditHistoryAdminMixin, ReadOnlyAdminMixin
 from sponsors.countdowns import (
     countdown_extend,
     countdown_snapshot,
@@ -288,7 +288,8 @@ class ExtendDeadlineForm(forms.Form):
 
 
 @admin.register(Countdown)
-class CountdownAdmin(admin.ModelAdmin):
+class CountdownAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
+    audit_related = (("Deadline phases", DeadlinePhase, "countdown"),)
     form = CountdownForm
     list_display = ["title", "state_now", "current_phase", "next_deadline", "time_zone"]
     list_filter = [CountdownStateFilter, "time_zone"]

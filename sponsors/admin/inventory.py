@@ -26,8 +26,12 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from cms.admin_mixins import ReadOnlyAdminMixin
-from cms.images import inspect_image
+from cms.admin_mixins import (
+    AuditHistoryAdminMixin,
+    ReadOnlyAdminMixin,
+    RefusedFieldKeepsItsReasonMixin,
+)
+from cms.images import inspect_upload
 from cms.models import Article, Topic
 from sponsors import ad_ops, pacing, reports
 from sponsors.counters import get_counters
@@ -252,7 +256,7 @@ class SlotAdminForm(forms.ModelForm):
 
 
 @admin.register(Slot)
-class SlotAdmin(admin.ModelAdmin):
+class SlotAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     form = SlotAdminForm
     list_display = ["key", "name", "size", "kinds", "house_creative", "live_creatives", "preview"]
     list_select_related = ["house_creative"]
@@ -392,7 +396,7 @@ class SlotPreviewForm(forms.Form):
 # Creatives: the form, shared by the creative's own page and the campaign page's inline
 
 
-class CreativeAdminForm(forms.ModelForm):
+class CreativeAdminForm(RefusedFieldKeepsItsReasonMixin, forms.ModelForm):
     click_url = forms.URLField(
         label="Click-through URL",
         max_length=1000,
@@ -431,9 +435,7 @@ class CreativeAdminForm(forms.ModelForm):
         width, height = self.instance.image_width, self.instance.image_height
         upload = cleaned.get("image")
         if isinstance(upload, UploadedFile):  # a new file: measure it before it is saved
-            upload.seek(0)
-            info = inspect_image(upload.read())
-            upload.seek(0)
+            info = inspect_upload(upload)
             width, height = info.width, info.height
         elif not upload:  # none, or cleared
             width = height = None
@@ -638,7 +640,7 @@ def _full_report_url(campaign: Campaign) -> str | None:
 
 
 @admin.register(Campaign)
-class CampaignAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
+class CampaignAdmin(AuditHistoryAdminMixin, PauseResumeActionsMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "sponsor_name",
@@ -783,7 +785,11 @@ class CampaignAdmin(PauseResumeActionsMixin, admin.ModelAdmin):
 
 @admin.register(Creative)
 class CreativeAdmin(
-    SlotCheckboxesMixin, CreativePreviewMixin, PauseResumeActionsMixin, admin.ModelAdmin
+    AuditHistoryAdminMixin,
+    SlotCheckboxesMixin,
+    CreativePreviewMixin,
+    PauseResumeActionsMixin,
+    admin.ModelAdmin,
 ):
     form = CreativeAdminForm
     list_display = [

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from cms.admin_mixins import AuditHistoryAdminMixin
 from sponsors.models import DisclosureLabel, Partner, Sponsor, Sponsorship
 from sponsors.sponsorships import partner_create, partner_issue_token, sponsorship_status
 
@@ -55,7 +56,7 @@ class SponsorshipInline(admin.TabularInline):
 
 
 @admin.register(Sponsor)
-class SponsorAdmin(admin.ModelAdmin):
+class SponsorAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     list_display = ["logo_thumbnail", "name", "website_link", "is_active", "content_count"]
     list_display_links = ["logo_thumbnail", "name"]
     list_filter = ["is_active"]
@@ -152,7 +153,7 @@ class SponsorshipStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Sponsorship)
-class SponsorshipAdmin(admin.ModelAdmin):
+class SponsorshipAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     list_display = ["sponsor", "target", "label", "starts_at", "ends_at", "state"]
     list_filter = [SponsorshipStateFilter, "label", "sponsor"]
     list_select_related = ["sponsor", "label", "article", "topic"]

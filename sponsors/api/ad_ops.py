@@ -33,7 +33,7 @@ from rest_framework.views import APIView
 from cms.api.errors import ERROR_400, ERROR_401, ERROR_403, ERROR_404, error_response
 from cms.api.fields import SlugRelatedField
 from cms.api.parsers import JSONParser, MultiPartParser
-from cms.api.serializers import RenditionSerializer
+from cms.api.serializers import ImageUploadField, RenditionSerializer
 from cms.images import rendition_urls
 from cms.models import Topic
 from sponsors import ad_ops, pacing
@@ -254,7 +254,7 @@ class CreativeSerializer(InventorySerializer):
     relations = ("slots", "include_topics", "exclude_topics")
 
     campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all())
-    image = serializers.ImageField(
+    image = ImageUploadField(
         write_only=True,
         required=False,
         help_text="Image banners: the file (multipart/form-data). JPEG, PNG, WebP or GIF; it "

@@ -3,8 +3,8 @@
 The callers, permissions and error format of ``sponsors.api.ad_ops``: staff tokens with the
 model permission of the verb (``view_`` to read, ``add_``/``change_``/``delete_`` to write).
 Writes are validated by the models (``full_clean``: field rules, constraints, ``clean()``)
-as in the admin, and a logo passes the admin's own upload field (SVG refused with the
-reason, then the image rules of every upload). A save reaches the public API on its next
+as in the admin, and a logo passes the admin's own upload field (the image rules of every
+upload, ``cms/images.py``, SVG refused with its reason). A save reaches the public API on its next
 request: the models' save receivers (``sponsors/receivers.py``) replace the versions of the
 payloads that show it.
 """
@@ -31,7 +31,7 @@ from rest_framework import exceptions, serializers, status
 from cms.api.errors import error_response
 from cms.api.fields import SlugRelatedField
 from cms.api.parsers import JSONParser, MultiPartParser
-from cms.api.serializers import RenditionSerializer
+from cms.api.serializers import ImageUploadField, RenditionSerializer
 from cms.images import rendition_urls
 from cms.models import Article, Topic
 from sponsors.api.ad_ops import ERRORS_ONE, InventorySerializer, StaffViewSet, _crud_schema
@@ -169,18 +169,6 @@ def slug_field(model_name: str, **kwargs: Any) -> dict:
 # Sponsors
 
 
-class LogoUploadField(serializers.FileField):
-    """The logo file, checked by the admin's own form field for it (``LogoFormField``)."""
-
-    def to_internal_value(self, data):
-        upload = super().to_internal_value(data)  # a file at all (name, size), or a 400
-        form_field = Sponsor._meta.get_field("logo").formfield(required=False)
-        try:
-            return form_field.clean(upload)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from None
-
-
 class LogoInfoSerializer(serializers.Serializer):
     width = serializers.IntegerField()
     height = serializers.IntegerField()
@@ -188,7 +176,7 @@ class LogoInfoSerializer(serializers.Serializer):
 
 
 class StaffSponsorSerializer(InventorySerializer):
-    logo = LogoUploadField(
+    logo = ImageUploadField(
         write_only=True,
         required=False,
         allow_null=True,

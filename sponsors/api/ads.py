@@ -388,13 +388,11 @@ class EndpointMetadataSerializer(serializers.Serializer):
     )
 
 
-def _head_schema(
-    operation_id: str, description: str, responses: dict[int, str], **kwargs: Any
-) -> Callable:
+def _head_schema(description: str, responses: dict[int, str], **kwargs: Any) -> Callable:
     """HEAD: the GET's statuses and headers, no body (so no content for any status; the
-    503 every operation documents is added by ``document_service_unavailable``)."""
+    503 every operation documents is added by ``document_service_unavailable``). Its id is
+    the GET's with ``_head`` (cms.api.schema)."""
     return extend_schema(
-        operation_id=operation_id,
         summary="Headers only: as GET, without a body",
         description=description,
         request=None,
@@ -403,9 +401,8 @@ def _head_schema(
     )
 
 
-def _options_schema(operation_id: str) -> Callable:
+def _options_schema() -> Callable:
     return extend_schema(
-        operation_id=operation_id,
         summary="The methods (Allow header) and media types of the endpoint",
         description=(
             "200 with `Allow` and a description of the endpoint. Browsers' CORS preflights "
@@ -486,7 +483,6 @@ class AdDecisionDocs(HotPathDocs):
     def get(self, request): ...
 
     @_head_schema(
-        "v1_ads_head",
         "Makes the same decision as GET (the same parameters, statuses and headers) and "
         "answers no body. Nothing is counted (a decision never is).",
         {200: "The decision was made.", 400: "Invalid parameters."},
@@ -494,7 +490,7 @@ class AdDecisionDocs(HotPathDocs):
     )
     def head(self, request): ...
 
-    @_options_schema("v1_ads_options")
+    @_options_schema()
     def options(self, request): ...
 
 
@@ -519,14 +515,13 @@ class ImpressionDocs(HotPathDocs):
     def post(self, request, token: str): ...
 
     @_head_schema(
-        "v1_ads_impression_head",
         "Checks the token and answers as GET would (204, or 400 for a tampered, expired or "
         "foreign token) but counts nothing: a HEAD is not a view of the ad.",
         {204: "The token is valid; nothing was counted.", 400: "The token is not valid."},
     )
     def head(self, request, token: str): ...
 
-    @_options_schema("v1_ads_impression_options")
+    @_options_schema()
     def options(self, request, token: str): ...
 
 
@@ -543,7 +538,6 @@ class ClickDocs(HotPathDocs):
     def get(self, request, token: str): ...
 
     @_head_schema(
-        "v1_ads_click_head",
         "Answers as GET would (302 with the same Location, 400, 404) but counts nothing: "
         "link previewers and checkers send HEAD, and a HEAD is not a click.",
         {
@@ -554,7 +548,7 @@ class ClickDocs(HotPathDocs):
     )
     def head(self, request, token: str): ...
 
-    @_options_schema("v1_ads_click_options")
+    @_options_schema()
     def options(self, request, token: str): ...
 
 

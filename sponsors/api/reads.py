@@ -65,14 +65,13 @@ class ReadDocs(HotPathDocs):
     def post(self, request, token: str): ...
 
     @_head_schema(
-        "v1_reads_head",
         "Checks the token and answers as GET would (204, or 400 for a tampered, expired or "
         "foreign token) but counts nothing: a HEAD is not a page view.",
         {204: "The token is valid; nothing was counted.", 400: "The token is not valid."},
     )
     def head(self, request, token: str): ...
 
-    @_options_schema("v1_reads_options")
+    @_options_schema()
     def options(self, request, token: str): ...
 
 

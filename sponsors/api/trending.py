@@ -88,14 +88,13 @@ class TrendingDocs(HotPathDocs):
     def get(self, request): ...
 
     @_head_schema(
-        "v1_trending_head",
         "As GET (the same parameters, statuses and headers), without a body.",
         {200: "The ranking.", 400: "Invalid parameters.", 404: "No such topic."},
         parameters=[TrendingQuerySerializer],
     )
     def head(self, request): ...
 
-    @_options_schema("v1_trending_options")
+    @_options_schema()
     def options(self, request): ...
 
 

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from sponsors.api import (
     ad_ops,
     ad_ops_countdowns,
+    ad_ops_history,
     ad_ops_profiles,
     ads,
     countdowns,
@@ -46,5 +47,6 @@ urlpatterns = [
         ad_ops.DeliveryReportView.as_view(),
         name="ad-ops-delivery-report",
     ),
+    path("ad-ops/history/", ad_ops_history.HistoryView.as_view(), name="ad-ops-history"),
     *router.urls,
 ]

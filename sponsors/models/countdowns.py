@@ -17,6 +17,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
+from cms.history import AuditedHistory
 from cms.models import AutoSlugMixin
 from sponsors import versions
 
@@ -98,6 +99,8 @@ class Countdown(AutoSlugMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    history = AuditedHistory()
+
     class Meta:
         ordering = ["title", "pk"]
 
@@ -149,6 +152,8 @@ class DeadlinePhase(models.Model):
         help_text="Shown instead of the label while the phase is extended; blank: “Extended "
         "<label>” (“Deadline” reads “Extended deadline”).",
     )
+
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["deadline", "pk"]

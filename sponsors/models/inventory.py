@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from cms.history import AuditedHistory
 from cms.images import SafeImageField, refresh_renditions
 from cms.models import Topic
 from sponsors import decision, versions
@@ -93,6 +94,7 @@ class Slot(InventoryModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = SlotQuerySet.as_manager()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["key"]
@@ -215,6 +217,7 @@ class Campaign(InventoryModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CampaignQuerySet.as_manager()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["-starts_at", "-pk"]
@@ -359,6 +362,11 @@ class Creative(InventoryModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CreativeQuerySet.as_manager()
+    # Renditions are derived from the image and written after the row: not kept.
+    history = AuditedHistory(
+        excluded_fields=["image_renditions"],
+        m2m_fields=["slots", "include_topics", "exclude_topics"],
+    )
 
     class Meta:
         ordering = ["campaign", "name", "pk"]

@@ -18,59 +18,19 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from cms.images import SafeImageField, SafeImageFormField, refresh_renditions
+from cms.history import AuditedHistory
+from cms.images import SafeImageField, refresh_renditions
 from cms.models import AutoSlugMixin
 from cms.sanitize import clean_rich_text
 
 # ---------------------------------------------------------------------------------------------
-# Logos: raster only. SVG is a document format that can carry <script> and event handlers,
-# which would run in readers' browsers wherever the logo is opened directly.
-
-_RASTER_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF")
-
-SVG_REFUSED = (
-    "SVG logos are not accepted: an SVG file is a document that can carry scripts, which "
-    "would run in readers' browsers. Upload the logo as a PNG or WebP instead (transparent "
-    "backgrounds are kept)."
-)
-
-
-def _head(file: Any, size: int = 4096) -> bytes:
-    if hasattr(file, "seek"):
-        file.seek(0)
-    data = file.read(size)
-    if hasattr(file, "seek"):
-        file.seek(0)
-    return data or b""
-
-
-def looks_like_svg(file: Any) -> bool:
-    """True for an SVG (or gzipped SVG) upload, judged by its name, declared type and bytes."""
-    name = (getattr(file, "name", "") or "").lower()
-    content_type = (getattr(file, "content_type", "") or "").lower()
-    if name.endswith((".svg", ".svgz")) or "svg" in content_type:
-        return True
-    head = _head(file)
-    if head.startswith(_RASTER_MAGIC):
-        return False
-    return b"<svg" in head.lower()
+# Logos: raster only. SVG (a document that can carry <script>) is refused by the upload rules
+# of every image field (cms.images, reason "image_svg"), logos included.
 
 
 def refuse_svg(file: Any) -> None:
-    """Validator: refuse SVG logos with a message that says why."""
-    if file is None or getattr(file, "_committed", False):
-        return
-    if looks_like_svg(file):
-        raise ValidationError(SVG_REFUSED, code="logo_svg")
-
-
-class LogoFormField(SafeImageFormField):
-    """The upload rules of every image, with SVG refused first and explained."""
-
-    def to_python(self, data: Any) -> Any:
-        if data not in self.empty_values:
-            refuse_svg(data)
-        return super().to_python(data)
+    """Checks nothing more: the logo field's definition (migrations) names it, and the SVG
+    rule it held is now ``validate_image_file``'s, so every image field gives one reason."""
 
 
 class LogoField(SafeImageField):
@@ -79,11 +39,8 @@ class LogoField(SafeImageField):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         validators = list(kwargs.pop("validators", []))
         if refuse_svg not in validators:
-            validators.insert(0, refuse_svg)
+            validators.insert(0, refuse_svg)  # kept so the field's definition is unchanged
         super().__init__(*args, validators=validators, **kwargs)
-
-    def formfield(self, **kwargs: Any):
-        return super().formfield(**{"form_class": LogoFormField, **kwargs})
 
 
 web_url_validator = URLValidator(
@@ -121,6 +78,8 @@ class Sponsor(AutoSlugMixin, models.Model):
         help_text="Inactive sponsors disappear from the API and their sponsorships stop showing.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    history = AuditedHistory(excluded_fields=["logo_renditions"])
 
     class Meta:
         ordering = ["name"]
@@ -227,6 +186,7 @@ class Sponsorship(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SponsorshipQuerySet.as_manager()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -112,6 +112,53 @@ def test_multipart_upload_with_hero_image_and_body_as_json(api, media_root):
         assert b"SpyCam" not in fh.read()  # metadata stripped
 
 
+def test_a_multipart_body_is_one_json_part_per_block_as_generated_clients_send_it(api):
+    data = {"headline": "Form post", "body": [json.dumps(block) for block in BLOCKS]}
+    response = api.post(URL, data, format="multipart")
+    assert response.status_code == 201, response.json()
+    assert response.json()["body"] == BLOCKS
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[{not json",
+        ["{}", "{not json"],
+        "42",
+        json.dumps([{"type": "video", "text": "x"}]),
+        "[" * 100_000 + "]" * 100_000,  # nesting past Python's recursion limit
+        json.dumps([{"type": "paragraph", "text": "x"}] * 101),
+        [json.dumps({"type": "paragraph", "text": "x"})] * 101,
+        "",
+    ],
+    ids=[
+        "not-json",
+        "one-part-not-json",
+        "not-a-block",
+        "bad-block",
+        "deep-nesting",
+        "101-blocks-in-one-part",
+        "101-parts",
+        "empty",
+    ],
+)
+def test_a_multipart_body_that_is_not_json_blocks_is_a_400_naming_body(api, body):
+    response = api.post(URL, {"headline": "Form post", "body": body}, format="multipart")
+    assert response.status_code == 400, response.content[:300]
+    answer = response.json()
+    assert set(answer) == ERROR_KEYS
+    assert any(key.split(".")[0] == "body" for key in answer["errors"]), answer
+    assert not Submission.objects.exists()
+
+
+def test_a_pending_submission_changes_its_body_by_multipart_too(api, partner):
+    created = api.post(URL, payload(), format="json").json()
+    blocks = [{"type": "paragraph", "text": "Rewritten from a form."}]
+    response = api.patch(f"{URL}{created['id']}/", {"body": json.dumps(blocks)}, format="multipart")
+    assert response.status_code == 200, response.json()
+    assert response.json()["body"] == blocks
+
+
 @pytest.mark.parametrize(
     "name, data",
     [

@@ -11,6 +11,7 @@ from html import unescape
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
 
@@ -149,7 +150,7 @@ def test_staff_see_a_preview_banner_at_a_time_and_others_a_403_page(db, client):
     assert "Only staff may see a page at another time" in text(refused)
 
     User.objects.create_user("boss", password="pw", is_staff=True)
-    client.login(username="boss", password="pw")
+    client.login(request=HttpRequest(), username="boss", password="pw")
     shown = client.get(url)
     assert shown.status_code == 200
     seen = text(shown)
@@ -166,7 +167,7 @@ def test_the_page_api_takes_at_from_a_staff_session(db, client):
     url = f"/api/v1/pages/articles/{article.slug}/?at=2030-01-01T00:00:00Z"
     assert client.get(url).status_code == 403
     User.objects.create_user("boss", password="pw", is_staff=True)
-    client.login(username="boss", password="pw")
+    client.login(request=HttpRequest(), username="boss", password="pw")
     answer = client.get(url)
     assert answer.status_code == 200
     assert answer.json()["at"] == "2030-01-01T00:00:00.000Z"
@@ -180,7 +181,7 @@ def test_the_admin_preview_renders_a_draft_at_a_time_for_staff_only(db, client):
     url = f"/preview/articles/{draft.pk}/?at=2030-01-01T09:00:00Z"
     assert client.get(url).status_code == 302  # to the admin's login
     User.objects.create_superuser("root", password="pw")
-    client.login(username="root", password="pw")
+    client.login(request=HttpRequest(), username="root", password="pw")
     response = client.get(url)
     assert response.status_code == 200
     seen = text(response)
@@ -322,7 +323,7 @@ def test_cold_pages_have_pinned_query_counts(demo, django_assert_max_num_queries
 def test_a_malformed_at_says_what_is_wrong_on_a_readable_page(db, client):
     article = ArticleFactory()
     User.objects.create_user("boss", password="pw", is_staff=True)
-    client.login(username="boss", password="pw")
+    client.login(request=HttpRequest(), username="boss", password="pw")
     refused = client.get(f"/articles/{article.slug}/?at=next+tuesday")
     assert refused.status_code == 400
     assert refused["Content-Type"].startswith("text/html")

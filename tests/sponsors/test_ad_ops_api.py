@@ -21,6 +21,7 @@ from tests.contract import openapi_schema
 from tests.images import image_bytes
 from tests.sponsors.factories import SponsorFactory, UserFactory
 from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
+from tests.sponsors.factories_countdowns import CountdownFactory
 from tests.sponsors.reporting import apart, count
 
 pytestmark = pytest.mark.django_db
@@ -360,6 +361,19 @@ def test_image_banners_upload_with_the_image_rules_and_must_fit_their_slots(staf
     assert not_an_image.status_code == 400
     assert "image" in not_an_image.json()["errors"]
     assert Creative.objects.count() == 1
+
+
+def test_a_form_clears_a_creatives_countdown_with_an_empty_value(staff):
+    """A multipart part cannot be null; the schema's multipart type says an empty one clears."""
+    creative = CreativeFactory(countdown=CountdownFactory(slug="awards"))
+    fields = openapi_schema()["components"]["schemas"]["PatchedCreativeMultipartRequest"]
+    assert "nullable" not in fields["properties"]["countdown"]
+    assert "empty value clears" in fields["properties"]["countdown"]["description"]
+    response = staff.patch(f"{BASE}creatives/{creative.pk}/", {"countdown": ""}, format="multipart")
+    assert response.status_code == 200, response.json()
+    assert response.json()["countdown"] is None
+    creative.refresh_from_db()
+    assert creative.countdown is None
 
 
 def test_click_urls_must_be_http(staff):

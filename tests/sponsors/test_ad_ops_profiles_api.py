@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from rest_framework.authtoken.models import Token
 
+from cms.images import REASONS
 from sponsors.countdowns import countdown_extend
 from sponsors.models import (
     Countdown,
@@ -23,7 +24,6 @@ from sponsors.models import (
     Sponsor,
     Sponsorship,
 )
-from sponsors.models.profiles import SVG_REFUSED
 from tests.cms.factories import ArticleFactory, TopicFactory
 from tests.conftest import ContractAPIClient, media_files
 from tests.images import image_bytes
@@ -203,8 +203,8 @@ def admin_logo_errors(client, upload) -> list[str]:
 @pytest.mark.parametrize(
     ("name", "content", "content_type", "expected"),
     [
-        ("logo.svg", SVG, "image/svg+xml", SVG_REFUSED),
-        ("logo.png", SVG, "image/png", SVG_REFUSED),  # an SVG renamed
+        ("logo.svg", SVG, "image/svg+xml", REASONS["image_svg"]),
+        ("logo.png", SVG, "image/png", REASONS["image_svg"]),  # an SVG renamed
         ("logo.png", b"<?php echo 1; ?>", "image/png", "This file is not an image we can read."),
         ("logo.png", image_bytes("PNG")[:60], "image/png", "damaged or incomplete"),
         ("logo.bmp", image_bytes("BMP"), "image/bmp", "BMP files are not accepted."),

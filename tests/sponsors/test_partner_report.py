@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.test import Client
 
 from sponsors import partner_reports
@@ -546,7 +547,7 @@ def test_csv_queries_do_not_grow_with_campaigns_or_days(
 
 def test_demo_partner_sees_its_sponsors_campaigns_and_reads_only(client):
     call_command("load_demo_data", "--admin-password", "pw", stdout=io.StringIO())
-    assert client.login(username="partner", password="pw")
+    assert client.login(request=HttpRequest(), username="partner", password="pw")
     response = client.get(REPORT)
     assert response.status_code == 200
     html = page_text(response)

@@ -70,7 +70,7 @@ def test_svg_logo_is_refused_with_the_reason(client, adops, media_root):
     response = client.post("/admin/sponsors/sponsor/add/", data)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "SVG logos are not accepted" in page
+    assert "SVG files are not accepted" in page
     assert "can carry scripts" in page
     assert not Sponsor.objects.exists()
     assert media_files(media_root) == []
@@ -80,7 +80,7 @@ def test_svg_renamed_as_png_is_still_refused_with_the_reason(client, adops, medi
     response = client.post(
         "/admin/sponsors/sponsor/add/", form_data(logo=upload("logo.png", SVG, "image/png"))
     )
-    assert "SVG logos are not accepted" in response.content.decode()
+    assert "SVG files are not accepted" in response.content.decode()
     assert media_files(media_root) == []
 
 
@@ -88,7 +88,7 @@ def test_svg_is_refused_by_model_validation_too():
     sponsor = SponsorFactory.build(logo=upload("logo.svg", SVG, "image/svg+xml"))
     with pytest.raises(ValidationError) as error:
         sponsor.full_clean()
-    assert "SVG logos are not accepted" in " ".join(error.value.message_dict["logo"])
+    assert "SVG files are not accepted" in " ".join(error.value.message_dict["logo"])
 
 
 def _alpha_at_corner(path: str) -> int:

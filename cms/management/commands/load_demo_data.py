@@ -5,6 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from cms.history import audit_context
+
 # Each app contributes its own demo loader; they run in this order in one transaction.
 DEMO_LOADERS = [
     "cms.demo.load",
@@ -32,10 +34,16 @@ class Command(BaseCommand):
                     "DEBUG is off: pass --admin-password so no guessable login is created."
                 )
             admin_password = "admin"
-        with transaction.atomic():
+        # The audit history names no user for these rows, and says where they came from.
+        with transaction.atomic(), audit_context(reason="load_demo_data"):
             for loader in DEMO_LOADERS:
                 for line in import_string(loader)(admin_password=admin_password):
                     self.stdout.write(line)
+        if settings.OTP_REQUIRED:
+            self.stdout.write(
+                "Two-factor sign-in is required (OTP_REQUIRED): 'admin' and 'adops' set up an "
+                "authenticator app at their first admin sign-in (README: Sign-in and security)."
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo data ready. Admin: http://127.0.0.1:8000/admin/ "
