@@ -228,3 +228,21 @@ def test_more_form_fields_than_django_reads_are_the_apis_400(staff):
     response = staff.post(ADS + "creatives/", fields, format="multipart")
     assert response.status_code == 400
     assert response.json()["errors"] == {"non_field_errors": [TOO_MANY]}
+
+
+@pytest.mark.parametrize("query", ["format=%00", "format=%FF", "format=xml"])
+def test_the_schemas_errors_are_the_apis_error_format_in_json(client, query):
+    response = client.get(f"/api/schema/?{query}")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "status": 404,
+        "code": "not_found",
+        "detail": "Not found.",
+        "errors": {},
+    }
+
+
+def test_the_schema_is_still_yaml_and_json(client):
+    assert client.get("/api/schema/")["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert client.get("/api/schema/?format=json").json()["openapi"].startswith("3.")
