@@ -4,11 +4,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework.exceptions import MethodNotAllowed
 
 from cms.api.errors import api_error, unmatched_api_path
 from cms.api.health import healthz
+from cms.api.schema_view import SchemaView
 from sponsors.api.urls import ads_urlpatterns
 from sponsors.calendar_views import calendar_feed
 
@@ -55,7 +56,7 @@ urlpatterns = [
     # A staff member's personal iCalendar feed: the secret token is the key, no session.
     path("calendar/<str:token>.ics", calendar_feed, name="calendar-feed"),
     path("api/v1/", include((api_v1, "api"))),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # Last under /api/: anything unmatched is the API's JSON 404, with DEBUG on as well.
     re_path(r"^api/", unmatched_api_path, name="api-unmatched"),

@@ -40,6 +40,8 @@ OPEN_MAX_AGE = 60
 CLOSED_MAX_AGE = 300
 # Server-side snapshot cache; every write through the models replaces the version token.
 SNAPSHOT_TIMEOUT = 300
+# No countdown's slug is longer (nor is the cache key of one that could be).
+SLUG_MAX_LENGTH: int = Countdown._meta.get_field("slug").max_length or 255
 
 Occurrence = Literal["first", "second"]
 
@@ -247,6 +249,8 @@ def countdown_snapshot_for_slug(slug: str) -> CountdownSnapshot | None:
     exists (unknown slugs leave nothing behind). Warm: two cache reads, no query; cold: two
     queries. With Redis down it answers from the database (two queries), caching nothing.
     """
+    if len(slug) > SLUG_MAX_LENGTH:  # no countdown has it: no cache key of that length
+        return None
     name = versions.countdown(slug)
     version = versions.read(name)  # None too while Redis is down: then from the database
     if version is not None:

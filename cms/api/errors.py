@@ -14,7 +14,14 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
@@ -102,6 +109,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if retry_after is not None and "Retry-After" not in response:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def request_refused(exc: SuspiciousOperation) -> exceptions.ValidationError:
+    """What Django refused in a request as it read it (``SuspiciousOperation``: too many
+    query parameters or form fields, too many files, a body too large), as the API's 400."""
+    if isinstance(exc, TooManyFieldsSent):
+        message = (
+            f"Too many query parameters or form fields (at most "
+            f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,})."
+        )
+    elif isinstance(exc, TooManyFilesSent):
+        message = f"Too many files (at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES:,})."
+    elif isinstance(exc, RequestDataTooBig):
+        message = (
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes "
+            "(files not counted)."
+        )
+    else:
+        message = "The request is malformed."
+    return exceptions.ValidationError({"non_field_errors": [message]})
 
 
 def error_data(exc: exceptions.APIException) -> dict[str, Any]:
@@ -219,18 +246,52 @@ def unmatched_api_path(request: HttpRequest) -> HttpResponse:
     return api_error(exceptions.NotFound())
 
 
-def document_service_unavailable(result, generator, request, public):
-    """Schema hook: every operation may answer 503 when Redis or the database does not
-    answer (see ``exception_handler``), so every operation documents it (but OPTIONS, which
-    the views that document it answer from their own description)."""
-    description = ERROR_503[status.HTTP_503_SERVICE_UNAVAILABLE].description
+def _document_everywhere(result: dict[str, Any], status_code: int, description: str) -> None:
+    """Document ``status_code`` (the error format) on every operation but OPTIONS, which the
+    views that document it answer from their own description."""
     body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method == "options":
                 continue
-            answer = {"description": description}
+            answer: dict[str, Any] = {"description": description}
             if method != "head":  # a HEAD answer has no body
                 answer["content"] = body
-            operation.setdefault("responses", {}).setdefault("503", answer)
+            operation.setdefault("responses", {}).setdefault(str(status_code), answer)
+
+
+def document_service_unavailable(result, generator, request, public):
+    """Schema hook: every operation may answer 503 when Redis or the database does not
+    answer (see ``exception_handler``), so every operation documents it."""
+    description = ERROR_503[status.HTTP_503_SERVICE_UNAVAILABLE].description
+    _document_everywhere(result, status.HTTP_503_SERVICE_UNAVAILABLE, description)
+    return result
+
+
+class URITooLong(exceptions.APIException):
+    """An address longer than ``MAX_URL_LENGTH`` (``cms.request_limits``)."""
+
+    status_code = status.HTTP_414_REQUEST_URI_TOO_LONG
+    default_code = "uri_too_long"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The address (path and query string) is longer than {limit:,} characters."
+        )
+
+
+def document_request_limits(result, generator, request, public):
+    """Schema hook: every operation answers 414 to an address over ``MAX_URL_LENGTH`` and
+    400 to a request Django refuses to read (``request_refused``), so every one documents
+    both (an operation's own 400 keeps its description)."""
+    too_long = (
+        f"The address (path and query string, as sent) is longer than "
+        f"{settings.MAX_URL_LENGTH:,} characters."
+    )
+    _document_everywhere(result, status.HTTP_414_REQUEST_URI_TOO_LONG, too_long)
+    refused = (
+        "The request is malformed: more query parameters or form fields than "
+        f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,}, for one; see `errors`."
+    )
+    _document_everywhere(result, status.HTTP_400_BAD_REQUEST, refused)
     return result

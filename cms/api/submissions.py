@@ -12,13 +12,14 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from cms.api.authentication import ThrottledTokenAuthentication
 from cms.api.errors import ERROR_400, ERROR_401, ERROR_403, ERROR_404, error_response
+from cms.api.fields import SlugRelatedField
+from cms.api.parsers import JSONParser, MultiPartParser
 from cms.api.serializers import ImageSerializer, ImageUploadField, absolute, image_data
 from cms.models import Submission, Topic
 from cms.submissions import (
@@ -213,9 +214,7 @@ class SubmissionInputMultipartSerializer(SubmissionInputSerializer):
 
 class SubmissionSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
-    sponsor: serializers.SlugRelatedField[Sponsor] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
+    sponsor: SlugRelatedField[Sponsor] = SlugRelatedField(slug_field="slug", read_only=True)
     body = SubmissionBlockSerializer(many=True, read_only=True)
     topics = serializers.SerializerMethodField(help_text="Topic slugs, main topic first.")
     hero = serializers.SerializerMethodField()

@@ -26,12 +26,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cms.api.errors import ERROR_400, ERROR_401, ERROR_403, ERROR_404, error_response
+from cms.api.fields import SlugRelatedField
+from cms.api.parsers import JSONParser, MultiPartParser
 from cms.api.serializers import ImageUploadField, RenditionSerializer
 from cms.images import rendition_urls
 from cms.models import Topic
@@ -192,7 +193,7 @@ class PaceSerializer(serializers.Serializer):
 
 
 class CampaignSerializer(InventorySerializer):
-    sponsor = serializers.SlugRelatedField(slug_field="slug", queryset=Sponsor.objects.all())
+    sponsor = SlugRelatedField(slug_field="slug", queryset=Sponsor.objects.all())
     tier = TierField(
         required=False, help_text="sponsorship > standard > house: the highest tier serves."
     )
@@ -262,16 +263,16 @@ class CreativeSerializer(InventorySerializer):
     image_info = serializers.SerializerMethodField(
         help_text="The stored image's size and renditions, or null (text strips)."
     )
-    slots = serializers.SlugRelatedField(
+    slots = SlugRelatedField(
         slug_field="key", queryset=Slot.objects.all(), many=True, required=False
     )
-    include_topics = serializers.SlugRelatedField(
+    include_topics = SlugRelatedField(
         slug_field="slug", queryset=Topic.objects.all(), many=True, required=False
     )
-    exclude_topics = serializers.SlugRelatedField(
+    exclude_topics = SlugRelatedField(
         slug_field="slug", queryset=Topic.objects.all(), many=True, required=False
     )
-    countdown = serializers.SlugRelatedField(
+    countdown = SlugRelatedField(
         slug_field="slug",
         queryset=Countdown.objects.all(),
         allow_null=True,

@@ -27,9 +27,10 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
 
 from cms.api.errors import error_response
+from cms.api.fields import SlugRelatedField
+from cms.api.parsers import JSONParser, MultiPartParser
 from cms.api.serializers import ImageUploadField, RenditionSerializer
 from cms.images import rendition_urls
 from cms.models import Article, Topic
@@ -301,17 +302,17 @@ class StaffLabelViewSet(ProtectedDeleteMixin, StaffViewSet):
 
 
 class StaffSponsorshipSerializer(InventorySerializer):
-    sponsor = serializers.SlugRelatedField(
+    sponsor = SlugRelatedField(
         **slug_field("sponsor", queryset=Sponsor.objects.all(), help_text="Sponsor slug.")
     )
-    label = serializers.SlugRelatedField(  # type: ignore[assignment]  # a field: DRF takes it out of the class
+    label = SlugRelatedField(  # type: ignore[assignment]  # a field: DRF takes it out of the class
         **slug_field(
             "disclosure label",
             queryset=DisclosureLabel.objects.all(),
             help_text="Disclosure label slug; a new choice must be an offered label.",
         )
     )
-    article = serializers.SlugRelatedField(
+    article = SlugRelatedField(
         **slug_field(
             "article",
             queryset=Article.objects.all(),
@@ -320,7 +321,7 @@ class StaffSponsorshipSerializer(InventorySerializer):
             help_text="The sponsored article's slug; or null and give a topic.",
         )
     )
-    topic = serializers.SlugRelatedField(
+    topic = SlugRelatedField(
         **slug_field(
             "topic",
             queryset=Topic.objects.all(),

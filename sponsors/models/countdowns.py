@@ -39,7 +39,9 @@ def validate_time_zone(value: str) -> None:
     """Accept only IANA zone names this machine knows (``Europe/London``)."""
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    # OSError: a name the zone database cannot even look up (too long for a file name, a
+    # directory such as "Europe").
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValidationError(
             "“%(value)s” is not a known time zone (use a name such as Europe/London).",
             code="invalid_time_zone",
