@@ -132,6 +132,14 @@ def test_every_page_with_scripts_runs_under_the_policy_without_a_violation(
         draws_a_chart,
     )
     visit(staff, "campaign", f"/admin/sponsors/campaign/{campaign.pk}/change/", draws_a_chart)
+    visit(
+        staff,
+        "campaign-history",
+        f"/admin/sponsors/campaign/{campaign.pk}/history/",
+        lambda p: p.wait_for_selector("#change-history"),
+    )
+    # Two-factor enrollment: the QR code is an inline SVG, styled by the page's stylesheet.
+    visit(staff, "two-factor", "/admin/two-factor/", lambda p: p.wait_for_selector(".qr svg"))
     visit(staff, "article-editor", f"/admin/cms/article/{article.pk}/change/", edits_rich_text)
     visit(staff, "reference-article", f"/articles/{FEATURE_SLUG}/", ticks)
     visit(staff, "swagger", "/api/docs/", lists_operations)
