@@ -200,7 +200,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PAGINATION_CLASS": "cms.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter held to what the schema declares (empty values, unknown slugs).
+    "DEFAULT_FILTER_BACKENDS": ["cms.api.filters.FilterBackend"],
     "EXCEPTION_HANDLER": "cms.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
@@ -228,6 +229,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cms.api.errors.document_service_unavailable",
+        # Pages past the last answer 404 (schemathesis, issue 15).
+        "cms.api.pagination.document_page_not_found",
         "cms.api.payloads.document_conditional_gets",
     ],
     # Choice sets that share a field name ("kind") across apps get explicit names.
