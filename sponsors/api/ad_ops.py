@@ -26,7 +26,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +34,7 @@ from rest_framework.views import APIView
 from cms.api.errors import ERROR_400, ERROR_401, ERROR_403, ERROR_404, error_response
 from cms.api.fields import MAX_ID, StrictCharField, StrictModelSerializer
 from cms.api.filters import IdFilter
+from cms.api.parsers import StrictMultiPartParser
 from cms.api.serializers import RenditionSerializer
 from cms.images import rendition_urls
 from cms.models import Topic
@@ -509,7 +510,7 @@ class CreativeViewSet(ActiveSwitchMixin, StaffViewSet):
     queryset = Creative.objects.for_listing()
     serializer_class = CreativeSerializer
     filterset_class = CreativeFilter
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [JSONParser, StrictMultiPartParser]
 
 
 # ---------------------------------------------------------------------------------------------

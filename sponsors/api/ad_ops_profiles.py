@@ -27,9 +27,10 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser
 
 from cms.api.errors import error_response
+from cms.api.parsers import StrictMultiPartParser
 from cms.api.serializers import RenditionSerializer
 from cms.images import rendition_urls
 from cms.models import Article, Topic
@@ -261,7 +262,7 @@ class StaffSponsorViewSet(ProtectedDeleteMixin, StaffViewSet):
     queryset = Sponsor.objects.order_by("name", "pk")
     serializer_class = StaffSponsorSerializer
     filterset_class = SponsorFilter
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [JSONParser, StrictMultiPartParser]
     in_use_advice = "untick is_active instead: inactive sponsors leave the public API."
 
 

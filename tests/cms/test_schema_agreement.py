@@ -20,7 +20,7 @@ from cms.api.fields import MAX_ID
 from tests.cms.factories import ArticleFactory, TopicFactory
 from tests.contract import openapi_schema
 from tests.sponsors.factories import SponsorFactory, UserFactory
-from tests.sponsors.factories_ads import CampaignFactory, SlotFactory
+from tests.sponsors.factories_ads import CampaignFactory, CreativeFactory, SlotFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -231,6 +231,21 @@ def test_a_related_slug_is_declared_non_empty(staff):
         format="json",
     )
     assert "sponsor" in response.json()["errors"]
+
+
+@pytest.mark.parametrize("body", [b"--b\r\nNone--b--\r\n", b"--b--\r\n", b"garbage"])
+def test_a_multipart_body_with_no_part_is_400_not_an_empty_change(staff, body):
+    creative = CreativeFactory(name="Kept")
+    response = staff.generic(
+        "PATCH",
+        f"{ADOPS}creatives/{creative.pk}/",
+        body,
+        content_type="multipart/form-data; boundary=b",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+    media = openapi_schema()["paths"][ADOPS + "creatives/{id}/"]["patch"]["requestBody"]["content"]
+    assert "multipart/form-data" in media
 
 
 # --- The demo's tokens, for the schemathesis runs --------------------------------------------
