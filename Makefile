@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench bench-reports loadtest client-smoke e2e screenshots clean
+.PHONY: run test lint format fuzz bench bench-reports loadtest client-smoke e2e screenshots clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ lint: $(VENV)/.installed
 format: $(VENV)/.installed
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
+
+# schemathesis, every check on every operation and method, as anonymous, partner and ad-ops,
+# against the production server on a fresh database (.ci/fuzz.py; FUZZ_ARGS="--max-examples 50").
+fuzz: $(VENV)/.installed
+	$(PY) .ci/fuzz.py $(FUZZ_ARGS)
 
 # Ad-serving benchmark (see README): production-like server on 127.0.0.1, PostgreSQL and
 # Redis when they answer (BENCH_DATABASE_URL, BENCH_REDIS_URL), wrk at 64 connections.

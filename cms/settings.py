@@ -254,7 +254,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PAGINATION_CLASS": "cms.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter held to what the schema declares (empty values, unknown slugs).
+    "DEFAULT_FILTER_BACKENDS": ["cms.api.filters.FilterBackend"],
     "EXCEPTION_HANDLER": "cms.api.errors.exception_handler",
     # DRF's parsers, refusing text no database can hold in any field (cms/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
@@ -312,6 +313,8 @@ SPECTACULAR_SETTINGS = {
         "cms.api.errors.document_service_unavailable",
         "cms.api.errors.document_request_limits",
         "cms.api.authentication.document_token_throttle",
+        # Pages past the last answer 404 (schemathesis, issue 15).
+        "cms.api.pagination.document_page_not_found",
         "cms.api.payloads.document_conditional_gets",
     ],
     # Choice sets that share a field name ("kind") across apps get explicit names.

@@ -379,7 +379,9 @@ class ArticlePageViewSet(PublicCacheMixin, viewsets.GenericViewSet):
         return super().dispatch(request, *args, **kwargs)
 
     def retrieve(self, request, slug=None):
-        query = PageQuerySerializer(data=request.query_params)
+        # A plain dict: `viewer=` is a blank value (400), not a field left out (DRF's
+        # reading of form data).
+        query = PageQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         at = query.validated_data.get("at")
         if at is not None and staff_user(request) is None:

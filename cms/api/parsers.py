@@ -81,9 +81,19 @@ class JSONParser(parsers.JSONParser):
 
 
 class MultiPartParser(parsers.MultiPartParser):
-    # (File names need nothing: Django drops their non-printable characters.)
+    """multipart/form-data that holds at least one part, and text a database can hold.
+
+    Django's parser reads a body it cannot split into parts (garbage, a lone closing
+    boundary) as no fields at all, so a PATCH of such a body would change nothing and
+    answer 200. A multipart body has one part or more (RFC 2046); an empty body never
+    reaches a parser (DRF reads it as no data). File names need nothing: Django drops their
+    non-printable characters.
+    """
+
     def parse(self, stream, media_type=None, parser_context=None):
         parsed = super().parse(stream, media_type, parser_context)
+        if isinstance(parsed, parsers.DataAndFiles) and not parsed.data and not parsed.files:
+            raise ParseError("Multipart form parse error - the body holds no part.")
         refuse_unstorable(_query_dict_fields(parsed.data))
         return parsed
 

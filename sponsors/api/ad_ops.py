@@ -31,7 +31,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cms.api.errors import ERROR_400, ERROR_401, ERROR_403, ERROR_404, error_response
-from cms.api.fields import SlugRelatedField
+from cms.api.fields import MAX_ID, SlugRelatedField, StrictCharField, StrictModelSerializer
+from cms.api.filters import IdFilter
 from cms.api.parsers import JSONParser, MultiPartParser
 from cms.api.serializers import ImageUploadField, RenditionSerializer
 from cms.images import rendition_urls
@@ -95,7 +96,7 @@ class StaffModelPermissions(permissions.DjangoModelPermissions):
 # Serializers
 
 
-class InventorySerializer(serializers.ModelSerializer):
+class InventorySerializer(StrictModelSerializer):
     """Validates through the model (``full_clean``: field rules, constraints, ``clean()``),
     so the API accepts exactly what the admin accepts."""
 
@@ -338,7 +339,7 @@ class CreativeSerializer(InventorySerializer):
 
 
 class DuplicateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=160, required=False, help_text="Default: “Copy of …”.")
+    name = StrictCharField(max_length=160, required=False, help_text="Default: “Copy of …”.")
     starts_at = serializers.DateTimeField(
         required=False, help_text="Shift the copy's dates to start here (default: same dates)."
     )
@@ -366,7 +367,7 @@ class CampaignFilter(StateFilterMixin):
 
 
 class CreativeFilter(StateFilterMixin):
-    campaign = django_filters.NumberFilter(field_name="campaign_id", help_text="Campaign id.")
+    campaign = IdFilter(field_name="campaign_id", help_text="Campaign id.")
     slot = django_filters.CharFilter(field_name="slots__key", help_text="Slot key.")
     kind = django_filters.ChoiceFilter(choices=Creative.Kind.choices)
 
@@ -529,8 +530,12 @@ class ReportQuerySerializer(serializers.Serializer):
         "(campaign, creative, slot, sponsor), or a dimension split by a period "
         "(campaign_by_day: one row per campaign and day).",
     )
-    campaign = serializers.IntegerField(required=False, min_value=1, help_text="Campaign id.")
-    creative = serializers.IntegerField(required=False, min_value=1, help_text="Creative id.")
+    campaign = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="Campaign id."
+    )
+    creative = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="Creative id."
+    )
     slot = serializers.SlugField(required=False, help_text="Slot key.")
     sponsor = serializers.SlugField(required=False, help_text="Sponsor slug.")
     format = serializers.ChoiceField(
@@ -662,7 +667,9 @@ class DeliveryReportView(APIView):
         },
     )
     def get(self, request):
-        query = ReportQuerySerializer(data=request.query_params)
+        # A plain dict: `start=` is a blank value (400), not a field left out (DRF's
+        # reading of form data).
+        query = ReportQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         options = dict(query.validated_data)
         options.pop("format", None)

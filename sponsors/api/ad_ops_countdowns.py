@@ -26,6 +26,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cms.api.errors import ERROR_400
+from cms.api.fields import StrictCharField
 from sponsors.api.ad_ops import (
     ERRORS_ONE,
     ERRORS_WRITE,
@@ -91,12 +92,12 @@ class StaffPhaseSerializer(serializers.Serializer):
         min_value=1,
         help_text="An existing phase of this countdown; leave out for a new phase.",
     )
-    label = serializers.CharField(  # type: ignore[assignment]  # a field: DRF takes it out of the class
+    label = StrictCharField(  # type: ignore[assignment]  # a field: DRF takes it out of the class
         max_length=80,
         required=False,
         help_text="For example “Early bird”, “Deadline”. Needed for a new phase.",
     )
-    extended_label = serializers.CharField(
+    extended_label = StrictCharField(
         max_length=80,
         required=False,
         allow_blank=True,
@@ -232,11 +233,11 @@ class ExtendDeadlineSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Only for a time that happens twice (the clocks go back that night).",
     )
-    reason = serializers.CharField(
+    reason = StrictCharField(
         max_length=REASON_MAX_LENGTH,
         help_text="Why it moves; kept in the history with your name and the time.",
     )
-    extended_label = serializers.CharField(
+    extended_label = StrictCharField(
         max_length=80,
         required=False,
         allow_blank=True,

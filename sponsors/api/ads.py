@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -121,9 +121,10 @@ class AdDecisionSerializer(serializers.Serializer):
 
 
 def _split(raw: str | None, *, name: str, pattern: re.Pattern, limit: int) -> list[str]:
-    if raw is None or not raw.strip():
+    if not raw:
         return []
-    items = [item.strip() for item in raw.split(",") if item.strip()]
+    # Exactly the schema's pattern: no blanks around or between the commas.
+    items = raw.split(",")
     bad = [item for item in items if not pattern.fullmatch(item)]
     if bad:
         raise ValidationError({name: [f"Not a valid key: {bad[0][:60]!r}."]})
@@ -154,6 +155,16 @@ def query_params(query: str) -> dict[str, str]:
         if value:
             params[name] = value
     return params
+
+
+def blank_params(query: str) -> set[str]:
+    """The names sent with no value (``topic=``), which ``query_params`` leaves out."""
+    names = set()
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name and not value:
+            names.add(unquote_plus(name))
+    return names
 
 
 def parse_request(params) -> tuple[list[str], PageContext]:
@@ -446,22 +457,28 @@ CLICK_RESPONSES: dict[int, Any] = {
 }
 
 
+# The patterns the parser holds the parameters to; an empty optional one (`topics=`) is the
+# same as leaving it out (the hot path's parser drops blank values), so its pattern allows it.
 DECISION_PARAMETERS = [
     OpenApiParameter(
         "slots",
-        str,
+        {"type": "string", "pattern": f"^{_SLOTS_OK.pattern}$"},
         required=True,
         description=f"Slot keys of the page, comma-separated (at most {MAX_SLOTS}).",
     ),
     OpenApiParameter(
         "topics",
-        str,
+        {"type": "string", "pattern": f"^(?:{_TOPICS_OK.pattern})?$"},
         description=f"Topic slugs of the page, comma-separated (at most {MAX_TOPICS}).",
     ),
-    OpenApiParameter("article", str, description="Slug of the article on the page."),
+    OpenApiParameter(
+        "article",
+        {"type": "string", "pattern": f"^(?:{_SLUG_RE.pattern})?$"},
+        description="Slug of the article on the page.",
+    ),
     OpenApiParameter(
         "viewer",
-        str,
+        {"type": "string", "pattern": f"^(?:{tracking.VIEWER_RE.pattern})?$"},
         description="Anonymous viewer id (1-64 of A-Z a-z 0-9 - _), for frequency caps.",
     ),
 ]

@@ -12,7 +12,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
 from cms.api.errors import ERROR_400, ERROR_404
-from cms.api.filters import topic_filter
+from cms.api.filters import SlugChoiceFilter, topic_filter
 from cms.api.payloads import mark
 from cms.api.serializers import ArticleListSerializer, SponsorSummarySerializer, absolute
 from cms.api.views import (
@@ -88,17 +88,15 @@ class SponsorViewSet(ArticleGroupViewSet):
         )
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class SponsorSlugFilter(django_filters.ModelChoiceFilter):
+class SponsorSlugFilter(SlugChoiceFilter):
     """A sponsor chosen by slug (the filter method decides what "carries" means)."""
 
 
 class InsightFilter(django_filters.FilterSet):
     sponsor = SponsorSlugFilter(
         queryset=Sponsor.objects.filter(is_active=True),
-        to_field_name="slug",
         method="filter_sponsor",
-        help_text="Sponsor slug: content carrying this sponsor's live sponsorship.",
+        help_text="Sponsor slug: content carrying this sponsor's live sponsorship (unknown: 404).",
     )
     topic = topic_filter()
 

@@ -20,6 +20,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.utils.encoders import JSONEncoder
 
 from cms.api.errors import ERROR_400, ERROR_404, ERROR_503
+from cms.api.filters import EMPTY_VALUE
 from cms.api.serializers import ArticleListSerializer
 from cms.models import Article, Topic
 from sponsors import trending
@@ -29,6 +30,7 @@ from sponsors.api.ads import (
     _base_url,
     _head_schema,
     _options_schema,
+    blank_params,
     query_params,
 )
 from sponsors.sponsorships import with_sponsor_block
@@ -102,10 +104,13 @@ def _json(data: Any) -> str:
     return json.dumps(data, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":"))
 
 
-def _parse(params: dict[str, str]) -> tuple[str | None, int]:
+def _parse(params: dict[str, str], blank: set[str] | None = None) -> tuple[str | None, int]:
     topic = params.get("topic") or None
     raw_limit = params.get("limit")
-    errors: dict[str, list[str]] = {}
+    # Sent empty (`topic=`): a 400, as in every list, not the same as leaving it out.
+    errors: dict[str, list[str]] = {
+        name: [EMPTY_VALUE] for name in (blank or set()) & {"topic", "limit"}
+    }
     if topic is not None and not _SLUG_RE.fullmatch(topic):
         errors["topic"] = ["Enter a topic slug."]
     limit = DEFAULT_LIMIT
@@ -171,7 +176,8 @@ class TrendingView(HotPathView):
     description = "The most-read live articles of recent days, recent reads weighing more."
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        topic, limit = _parse(query_params(request.META.get("QUERY_STRING", "")))
+        query = request.META.get("QUERY_STRING", "")
+        topic, limit = _parse(query_params(query), blank_params(query))
         base = _base_url(request)
         # The cards' page URLs follow SITE_PAGE_BASE_URL: a deploy that moves it gets new keys.
         key = f"trending:{base}:{settings.SITE_PAGE_BASE_URL}:{topic or ''}"

@@ -103,9 +103,12 @@ def test_filters(api_client):
         ("page_size=lots", "page_size"),
         ("published_after=2020-13-45", "published_after"),
         ("published_before=yesterday", "published_before"),
-        ("topic=no-such-topic", "topic"),
-        ("author=nobody", "author"),
+        ("topic=", "topic"),
+        ("author=", "author"),
         ("kind=advertorial", "kind"),
+        ("kind=", "kind"),
+        ("published_after=", "published_after"),
+        ("page_size=101", "page_size"),
         ("search=" + "x" * 300, "search"),
     ],
 )
@@ -119,12 +122,21 @@ def test_malformed_parameters_are_400_with_field_errors(api_client, query, field
     assert field in body["errors"]
 
 
-def test_page_past_the_end_is_404_and_huge_page_size_is_capped(api_client):
+def test_page_past_the_end_is_404_and_a_page_size_past_the_maximum_is_400(api_client):
     ArticleFactory()
-    assert api_client.get("/api/v1/articles/?page=99999999999999999999").status_code == 404
-    response = api_client.get("/api/v1/articles/?page_size=1000000")
-    assert response.status_code == 200
-    assert len(response.json()["results"]) == 1
+    past = api_client.get("/api/v1/articles/?page=99999999999999999999")
+    assert past.status_code == 404
+    assert past.json()["detail"] == "Invalid page."
+    assert "page_size" in api_client.get("/api/v1/articles/?page_size=1000000").json()["errors"]
+    assert len(api_client.get("/api/v1/articles/?page_size=100").json()["results"]) == 1
+
+
+@pytest.mark.parametrize("query", ["topic=no-such-topic", "author=nobody"])
+def test_a_filter_naming_no_such_topic_or_author_is_404(api_client, query):
+    ArticleFactory()
+    response = api_client.get(f"/api/v1/articles/?{query}")
+    assert response.status_code == 404
+    assert set(response.json()) == ERROR_KEYS
 
 
 def test_unknown_filter_names_are_ignored(api_client):

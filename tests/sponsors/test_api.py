@@ -196,16 +196,24 @@ def test_insights_filters_by_sponsor_and_topic(api_client):
 @pytest.mark.parametrize(
     "query, field",
     [
-        ("sponsor=nobody", "sponsor"),
-        ("topic=nothing", "topic"),
+        ("sponsor=", "sponsor"),
+        ("topic=", "topic"),
         ("page=0", "page"),
         ("page_size=x", "page_size"),
+        ("page_size=101", "page_size"),
     ],
 )
 def test_insights_bad_parameters_are_400(api_client, query, field):
     response = api_client.get(f"/api/v1/insights/?{query}")
     assert response.status_code == 400
     assert field in response.json()["errors"]
+
+
+@pytest.mark.parametrize("query", ["sponsor=nobody", "topic=nothing"])
+def test_insights_of_no_such_sponsor_or_topic_are_404(api_client, query):
+    response = api_client.get(f"/api/v1/insights/?{query}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
 
 
 def test_insights_paginates(api_client):
