@@ -23,27 +23,22 @@ import argparse
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # a script in .ci/: the project's packages are one level up
+
+from bench.run import Server  # noqa: E402  (the app under granian, as the benchmarks run it)
+
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 SCHEMATHESIS = str(ROOT / ".venv" / "bin" / "schemathesis")
 CONFIG = Path(__file__).resolve().parent / "schemathesis.toml"
 ROLES = ("anonymous", "partner", "adops")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def fresh_database(workdir: Path) -> tuple[str, str | None]:
@@ -74,43 +69,6 @@ def manage(env: dict[str, str], *args: str) -> str:
         sys.stderr.write(done.stdout + done.stderr)
         raise SystemExit(f"manage.py {' '.join(args)} failed")
     return done.stdout
-
-
-class Server:
-    """granian with the app, in its own process group (stopped by that group's id)."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        command = [
-            PYTHON, "-m", "granian", "--interface", "wsgi", "cms.wsgi:application",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-            "--blocking-threads", "4", "--no-ws", "--log-level", "warning",
-        ]  # fmt: skip
-        self.log = log.open("w")
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(self.base + "/api/v1/health/", timeout=1) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"granian did not start on {self.base} (see {log})")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.log.close()
 
 
 def run_schemathesis(
@@ -180,7 +138,7 @@ def main() -> int:
         tokens = dict(
             line.split("=", 1) for line in manage(env, "demo_tokens").split() if "=" in line
         )
-        server = Server(env, workdir / "server.log")
+        server = Server("granian", 1, 4, env, log=workdir / "server.log")
         print(
             f"database {database.split('://')[0]}, granian on {server.base}, "
             f"schemathesis {args.max_examples} examples per operation, seed {args.seed} "

@@ -528,14 +528,33 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, name: str, workers: int, threads: int, env: dict[str, str]) -> None:
+    """The app under one of SERVERS on a free port, in its own process group (stopped by it).
+
+    The benchmarks, the load test, ``make fuzz`` and ``make client-smoke`` all start it
+    here; ``log`` takes the server's output into a file instead of this terminal.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        workers: int,
+        threads: int,
+        env: dict[str, str],
+        log: Path | None = None,
+    ) -> None:
         self.name = name
         self.port = free_port()
         command = SERVERS[name].format(
             python=sys.executable, port=self.port, workers=workers, threads=threads
         )
+        self.log = log.open("w") if log is not None else None
         self.process = subprocess.Popen(
-            command.split(), cwd=ROOT, env={**os.environ, **env}, start_new_session=True
+            command.split(),
+            cwd=ROOT,
+            env={**os.environ, **env},
+            start_new_session=True,
+            stdout=self.log,
+            stderr=subprocess.STDOUT if self.log else None,
         )
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 30
@@ -547,7 +566,7 @@ class Server:
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise SystemExit(f"{name} did not start on {self.base}")
+        raise SystemExit(f"{name} did not start on {self.base}" + (f"; see {log}" if log else ""))
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -556,6 +575,8 @@ class Server:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+        if self.log is not None:
+            self.log.close()
 
 
 def start_flusher(env: dict[str, str]) -> subprocess.Popen[bytes]:

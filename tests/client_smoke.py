@@ -30,8 +30,6 @@ import pkgutil
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +45,10 @@ import redis
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the project's packages are one level up
+
+from bench.run import Server  # noqa: E402  (the app under granian, as the benchmarks run it)
+
 BIN = Path(sys.executable).parent
 PACKAGE = "sponsored_client"
 SLOTS = "sitewide-strip,leaderboard,article-sidebar"
@@ -65,12 +67,6 @@ FIXED = '{% if endpoint.bodies | rejectattr("prop.required") | list %} | Unset =
 
 def log(message: str) -> None:
     print(message, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def fresh_database(work: Path) -> str:
@@ -119,43 +115,6 @@ def manage(env: dict[str, str], *args: str) -> str:
     if done.returncode:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done.stdout
-
-
-class Server:
-    """granian, started as in production (README "Production") and stopped by its pid."""
-
-    def __init__(self, env: dict[str, str], log_file: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        command = [
-            sys.executable, "-m", "granian", "--interface", "wsgi", "cms.wsgi:application",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-            "--blocking-threads", "2", "--no-ws", "--log-level", "warning",
-        ]  # fmt: skip
-        self.log = log_file.open("w")
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.base + "/api/v1/health/", timeout=1) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"granian did not start on {self.base}; see {log_file}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.log.close()
 
 
 def generate(schema: Path, work: Path) -> Path:
@@ -394,7 +353,7 @@ def main() -> int:
             manage(env, "load_demo_data", "--admin-password", secrets.token_urlsafe(16))
         )
         log(f"demo data loaded ({took()})")
-        server = Server(env, work / "server.log")
+        server = Server("granian", 1, 2, env, log=work / "server.log")
         log(f"granian serving on {server.base} ({took()})")
         schema = work / "schema.yaml"
         with urllib.request.urlopen(server.base + "/api/schema/", timeout=30) as answer:
